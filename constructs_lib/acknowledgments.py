@@ -1,0 +1,43 @@
+"""cdk-nag / CloudFormation-validation acknowledgments with an enforced reason.
+
+Every acknowledgment names exactly one finding (``AwsSolutions-IAM4[Policy::...]`` style IDs are
+one finding) on the construct that causes it, and says why the finding is acceptable. The helper
+refuses vague reasons so that a reviewer can always check the claim.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+#: A reason shorter than this cannot say what is accepted and why.
+MIN_REASON_LENGTH = 40
+
+_VAGUE_REASONS = {"ok", "n/a", "na", "fine", "not needed", "false positive", "todo", "suppressed"}
+
+
+def check_reason(finding: str, reason: str) -> None:
+    """Raise ``ValueError`` unless ``reason`` is a specific, checkable justification."""
+    text = reason.strip()
+    if text.lower() in _VAGUE_REASONS or len(text) < MIN_REASON_LENGTH:
+        raise ValueError(
+            f"acknowledge: reason={reason!r} for {finding} is too vague; say in at least "
+            f"{MIN_REASON_LENGTH} characters what is accepted and why it is safe"
+        )
+    if "," in finding or " " in finding.strip():
+        raise ValueError(
+            f"acknowledge: finding={finding!r} names more than one finding; acknowledge each "
+            "finding ID separately"
+        )
+
+
+def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge one validation finding on ``scope`` (and its children) with a reason."""
+    check_reason(finding, reason)
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+def acknowledge_all(scope: IConstruct, findings: dict[str, str]) -> None:
+    """Acknowledge several findings on one construct, each with its own reason."""
+    for finding, reason in findings.items():
+        acknowledge(scope, finding, reason)
