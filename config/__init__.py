@@ -39,6 +39,9 @@ class EnvironmentConfig:
     app_instance_type: str
     app_min_capacity: int
     app_max_capacity: int
+    #: Governance tags (GOV-01) applied to every taggable resource.
+    owner: str = "platform-engineering"
+    cost_center: str = "CC-1001-infrastructure"
 
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {

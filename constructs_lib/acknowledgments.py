@@ -7,7 +7,7 @@ refuses vague reasons so that a reviewer can always check the claim.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
 #: A reason shorter than this cannot say what is accepted and why.
@@ -41,3 +41,17 @@ def acknowledge_all(scope: IConstruct, findings: dict[str, str]) -> None:
     """Acknowledge several findings on one construct, each with its own reason."""
     for finding, reason in findings.items():
         acknowledge(scope, finding, reason)
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The CloudFormation logical ID of ``construct`` (or of its default child), for finding IDs.
+
+    cdk-nag embeds logical IDs in some finding IDs, e.g.
+    ``AwsSolutions-IAM5[Resource::<LogBucketA1B2C3D4.Arn>/*]``.
+    """
+    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
+    if not isinstance(element, CfnElement):
+        raise ValueError(f"logical_id: {construct.node.path} has no CloudFormation resource")
+    resolved = Stack.of(element).resolve(element.logical_id)
+    assert isinstance(resolved, str)
+    return resolved

@@ -1,0 +1,123 @@
+"""What every reference stack shares: parameters, Interface metadata, exports, tags (GOV-01..05).
+
+A reference stack is a CloudFormation template an operator may deploy with plain CloudFormation,
+so its deploy-time inputs are validated ``CfnParameter``s grouped and labelled in
+``AWS::CloudFormation::Interface``, optional features hang off ``CfnCondition``s, and every key
+identifier is an output exported as ``${AWS::StackName}-<Name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config import EnvironmentConfig
+from constructs_lib.tagging import StandardTags, apply_standard_tags
+
+
+class ReferenceStack(cdk.Stack):
+    """Base class: parameter groups, exported outputs, standard tags, termination protection."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        region: str,
+        description: str,
+        project: str,
+        extra_tags: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            # Account-agnostic on purpose: synth never calls AWS, and `cdk deploy` targets the
+            # account of the caller's credentials.
+            env=cdk.Environment(region=region),
+            description=description,
+            termination_protection=config.deletion_protection,
+        )
+        self.config = config
+        self._parameter_groups: dict[str, list[str]] = {}
+        self._parameter_labels: dict[str, dict[str, str]] = {}
+        apply_standard_tags(
+            self,
+            StandardTags(
+                environment=config.name,
+                project=project,
+                owner=config.owner,
+                cost_center=config.cost_center,
+                extra=extra_tags or {},
+            ),
+        )
+
+    def parameter(
+        self,
+        name: str,
+        *,
+        group: str,
+        label: str,
+        **props: Any,
+    ) -> cdk.CfnParameter:
+        """Declare a validated parameter and place it in an Interface group.
+
+        A parameter without validation (AllowedValues, AllowedPattern or Min/Max, with a
+        ConstraintDescription) is refused: GOV-03 requires every input to be checked.
+        """
+        has_rule = any(
+            key in props
+            for key in ("allowed_values", "allowed_pattern", "min_value", "max_value")
+        )
+        if not has_rule or "constraint_description" not in props:
+            raise ValueError(
+                f"{self.node.id}: parameter {name!r} has no validation; pass allowed_values, "
+                "allowed_pattern or min_value/max_value, and a constraint_description"
+            )
+        parameter = cdk.CfnParameter(self, name, **props)
+        self._parameter_groups.setdefault(group, []).append(name)
+        self._parameter_labels[name] = {"default": label}
+        return parameter
+
+    def condition(self, name: str, expression: cdk.ICfnConditionExpression) -> cdk.CfnCondition:
+        """Declare a named condition for an optional feature (GOV-04)."""
+        return cdk.CfnCondition(self, name, expression=expression)
+
+    def export(self, name: str, value: str, description: str, **props: Any) -> cdk.CfnOutput:
+        """Output ``value`` exported as ``${AWS::StackName}-<name>`` (GOV-05)."""
+        return cdk.CfnOutput(
+            self,
+            name,
+            value=value,
+            description=description,
+            export_name=cdk.Fn.sub("${AWS::StackName}-" + name),
+            **props,
+        )
+
+    def export_all(self, outputs: Sequence[tuple[str, str, str]]) -> None:
+        """Export several ``(name, value, description)`` outputs."""
+        for name, value, description in outputs:
+            self.export(name, value, description)
+
+    def name_tag(self, construct: Construct, component: str) -> None:
+        """Apply the stack's naming convention to a construct's ``Name`` tag (GOV-02)."""
+        cdk.Tags.of(construct).add("Name", self.resource_name(component))
+
+    def resource_name(self, component: str) -> str:
+        """``<project>-<component>-<environment>``; override for another convention."""
+        return f"{self.node.id.lower()}-{component}-{self.config.name}"
+
+    def publish_interface(self) -> None:
+        """Write ``AWS::CloudFormation::Interface``; call once all parameters are declared."""
+        self.template_options.metadata = {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": group}, "Parameters": names}
+                    for group, names in self._parameter_groups.items()
+                ],
+                "ParameterLabels": self._parameter_labels,
+            }
+        }
