@@ -31,10 +31,30 @@ def check_reason(finding: str, reason: str) -> None:
         )
 
 
+#: The cdk-nag packs ``app.py`` registers; their rule IDs start with ``<pack>-``.
+NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+
+
+def qualified_id(finding: str) -> str:
+    """The plugin-qualified ID the validation report expects, e.g. ``AwsSolutions::AwsSolutions-S1``.
+
+    IDs that already name their plugin (``CloudFormation-Validate::F3002``) pass unchanged.
+    """
+    if "::" in finding.split("[", 1)[0]:
+        return finding
+    for pack in NAG_PACKS:
+        if finding.startswith(f"{pack}-"):
+            return f"{pack}::{finding}"
+    raise ValueError(
+        f"acknowledge: finding={finding!r} belongs to no registered pack {NAG_PACKS}; "
+        "pass '<plugin>::<rule>' for other validation plugins"
+    )
+
+
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledge one validation finding on ``scope`` (and its children) with a reason."""
     check_reason(finding, reason)
-    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+    Validations.of(scope).acknowledge(Acknowledgment(id=qualified_id(finding), reason=reason))
 
 
 def acknowledge_all(scope: IConstruct, findings: dict[str, str]) -> None:
