@@ -35,8 +35,8 @@ class EnvironmentConfig:
     #: Allocated database storage in GiB, and the autoscaling ceiling.
     database_allocated_storage_gib: int
     database_max_allocated_storage_gib: int
-    #: Application fleet instance type and capacity bounds.
-    app_instance_type: str
+    #: Application fleet instance types (mixed instances policy, first is preferred) and capacity.
+    app_instance_types: tuple[str, ...]
     app_min_capacity: int
     app_max_capacity: int
     #: Governance tags (GOV-01) applied to every taggable resource.
@@ -55,7 +55,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="t3.small",
         database_allocated_storage_gib=20,
         database_max_allocated_storage_gib=50,
-        app_instance_type="t3.micro",
+        app_instance_types=("t3.micro", "t3a.micro", "t3.small"),
         app_min_capacity=2,
         app_max_capacity=3,
     ),
@@ -69,7 +69,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="t3.medium",
         database_allocated_storage_gib=20,
         database_max_allocated_storage_gib=100,
-        app_instance_type="t3.small",
+        app_instance_types=("t3.small", "t3a.small", "t3.medium"),
         app_min_capacity=2,
         app_max_capacity=4,
     ),
@@ -83,7 +83,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="m5.large",
         database_allocated_storage_gib=100,
         database_max_allocated_storage_gib=500,
-        app_instance_type="t3.medium",
+        app_instance_types=("t3.medium", "t3.large", "m5.large"),
         app_min_capacity=2,
         app_max_capacity=6,
     ),

@@ -1,4 +1,4 @@
-"""The reference stacks, one module per seed analysis."""
+"""The reference stacks, one module per seed analysis (SPEC.md section 2)."""
 
 from __future__ import annotations
 
@@ -9,4 +9,6 @@ from config import EnvironmentConfig
 
 def reference_stacks(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stack]:
     """Create every reference stack in ``app`` for ``config``."""
-    return []
+    from stacks.tap_stack import TapStack
+
+    return [TapStack(app, "TapStack", config=config)]

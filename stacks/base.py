@@ -87,15 +87,22 @@ class ReferenceStack(cdk.Stack):
         return cdk.CfnCondition(self, name, expression=expression)
 
     def export(self, name: str, value: str, description: str, **props: Any) -> cdk.CfnOutput:
-        """Output ``value`` exported as ``${AWS::StackName}-<name>`` (GOV-05)."""
-        return cdk.CfnOutput(
-            self,
+        """Output ``value`` exported as ``${AWS::StackName}-<name>`` (GOV-05).
+
+        Outputs live under their own scope so an output may share its name with a parameter
+        (``EnvironmentSuffix``); the logical ID is pinned to ``name``.
+        """
+        outputs = self.node.try_find_child("Outputs") or Construct(self, "Outputs")
+        output = cdk.CfnOutput(
+            outputs,
             name,
             value=value,
             description=description,
             export_name=cdk.Fn.sub("${AWS::StackName}-" + name),
             **props,
         )
+        output.override_logical_id(name)
+        return output
 
     def export_all(self, outputs: Sequence[tuple[str, str, str]]) -> None:
         """Export several ``(name, value, description)`` outputs."""
