@@ -36,7 +36,7 @@ NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
 
 def qualified_id(finding: str) -> str:
-    """The plugin-qualified ID the validation report expects, e.g. ``AwsSolutions::AwsSolutions-S1``.
+    """The plugin-qualified ID the report expects, e.g. ``AwsSolutions::AwsSolutions-S1``.
 
     IDs that already name their plugin (``CloudFormation-Validate::F3002``) pass unchanged.
     """

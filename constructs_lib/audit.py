@@ -138,7 +138,9 @@ class AuditTrail(Construct):
                 name=name, field_selectors=list(fields)
             )
 
-        def field(name: str, **match: list[str]) -> cloudtrail.CfnTrail.AdvancedFieldSelectorProperty:
+        def field(
+            name: str, **match: list[str]
+        ) -> cloudtrail.CfnTrail.AdvancedFieldSelectorProperty:
             return cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(field=name, **match)
 
         data = field("eventCategory", equal_to=["Data"])
@@ -155,7 +157,9 @@ class AuditTrail(Construct):
         if lambda_data_events:
             selectors.append(
                 selector(
-                    "Lambda invocations", data, field("resources.type", equal_to=["AWS::Lambda::Function"])
+                    "Lambda invocations",
+                    data,
+                    field("resources.type", equal_to=["AWS::Lambda::Function"]),
                 )
             )
         if dynamodb_data_events:
@@ -221,8 +225,9 @@ CATALOGUE_MANAGED_RULES: tuple[str, ...] = (
 class ConfigRecorder(Construct):
     """AWS Config: recorder (all + global types), encrypted delivery channel, managed rules.
 
-    An account has one recorder per region. ``create_recorder=False`` keeps only the rules for
-    accounts whose recorder is managed elsewhere (e.g. by AWS Control Tower).
+    An account has one recorder per region. ``create_recorder=False`` keeps only the rules (no
+    recorder, role, delivery channel or bucket-policy statements) for accounts whose recorder is
+    managed elsewhere (e.g. by AWS Control Tower).
     """
 
     def __init__(
@@ -243,6 +248,22 @@ class ConfigRecorder(Construct):
                 list(managed_rules),
                 "with create_recorder=False pass at least one rule, or drop the construct",
             )
+        self.role: iam.Role | None = None
+        self.delivery_policy: iam.ManagedPolicy | None = None
+        self.recorder: config.CfnConfigurationRecorder | None = None
+        self.delivery_channel: config.CfnDeliveryChannel | None = None
+        if create_recorder:
+            self._record_and_deliver(bucket, encryption_key)
+
+        self.rules: list[config.ManagedRule] = []
+        for identifier in managed_rules:
+            rule = config.ManagedRule(self, _rule_id(identifier), identifier=identifier)
+            if self.recorder is not None:
+                rule.node.add_dependency(self.recorder)
+            self.rules.append(rule)
+
+    def _record_and_deliver(self, bucket: SecureBucket, encryption_key: EncryptionKey) -> None:
+        """Recorder, its role and the delivery channel into the encrypted log bucket."""
         self.role = iam.Role(
             self,
             "Role",
@@ -290,37 +311,26 @@ class ConfigRecorder(Construct):
         bucket.allow_service_write(
             "AwsConfig", "config.amazonaws.com", key_prefix=f"AWSLogs/{Aws.ACCOUNT_ID}/Config/*"
         )
-
-        self.recorder: config.CfnConfigurationRecorder | None = None
-        self.delivery_channel: config.CfnDeliveryChannel | None = None
-        if create_recorder:
-            self.recorder = config.CfnConfigurationRecorder(
-                self,
-                "Resource",
-                role_arn=self.role.role_arn,
-                recording_group=config.CfnConfigurationRecorder.RecordingGroupProperty(
-                    all_supported=True, include_global_resource_types=True
-                ),
-            )
-            self.delivery_channel = config.CfnDeliveryChannel(
-                self,
-                "DeliveryChannel",
-                s3_bucket_name=bucket.bucket_name,
-                s3_kms_key_arn=encryption_key.key_arn,
-                config_snapshot_delivery_properties=config.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
-                    delivery_frequency="TwentyFour_Hours"
-                ),
-            )
-            self.delivery_channel.node.add_dependency(self.recorder, self.delivery_policy)
-            if bucket.bucket.policy is not None:
-                self.delivery_channel.node.add_dependency(bucket.bucket.policy)
-
-        self.rules: list[config.ManagedRule] = []
-        for identifier in managed_rules:
-            rule = config.ManagedRule(self, _rule_id(identifier), identifier=identifier)
-            if self.recorder is not None:
-                rule.node.add_dependency(self.recorder)
-            self.rules.append(rule)
+        self.recorder = config.CfnConfigurationRecorder(
+            self,
+            "Resource",
+            role_arn=self.role.role_arn,
+            recording_group=config.CfnConfigurationRecorder.RecordingGroupProperty(
+                all_supported=True, include_global_resource_types=True
+            ),
+        )
+        self.delivery_channel = config.CfnDeliveryChannel(
+            self,
+            "DeliveryChannel",
+            s3_bucket_name=bucket.bucket_name,
+            s3_kms_key_arn=encryption_key.key_arn,
+            config_snapshot_delivery_properties=config.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
+                delivery_frequency="TwentyFour_Hours"
+            ),
+        )
+        self.delivery_channel.node.add_dependency(self.recorder, self.delivery_policy)
+        if bucket.bucket.policy is not None:
+            self.delivery_channel.node.add_dependency(bucket.bucket.policy)
 
 
 def _rule_id(identifier: str) -> str:

@@ -64,8 +64,8 @@ class EncryptionKey(Construct):
 
     :param alias: alias suffix; the alias becomes ``alias/<stack name>/<alias>`` so two stacks in
         one account never collide and the key can be replaced without a name clash.
-    :param services: AWS services (``"s3"``, ``"rds"``, ``"ec2"``, ``"secretsmanager"``, ...) through
-        which principals of this account may use the key (``kms:ViaService``).
+    :param services: AWS services (``"s3"``, ``"rds"``, ``"ec2"``, ``"secretsmanager"``, ...)
+        through which principals of this account may use the key (``kms:ViaService``).
     :param administrators: principals allowed to manage (not use) the key; default the account.
     :param pending_window_days: waiting period before a scheduled deletion completes (7..30).
     """
@@ -201,7 +201,10 @@ class EncryptionKey(Construct):
             )
         if any(action in ("kms:*", "*") for action in actions):
             raise invalid(
-                "EncryptionKey", "actions", list(actions), "list the usage actions the service needs"
+                "EncryptionKey",
+                "actions",
+                list(actions),
+                "list the usage actions the service needs",
             )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -14,10 +14,13 @@ listeners. The TLS certificate is optional so that a stack deploys with or witho
   on the conditional listener (the target group is attached through the HTTP listener), so the
   template is valid whichever way the condition evaluates.
 
-Access logs go to the caller's bucket (ALB log delivery requires SSE-S3); the L2's
-``log_access_logs`` adds the bucket-policy statements for the region's ELB log-delivery principal
-and makes the load balancer depend on the bucket policy. An imported bucket gets no policy: its
-owner must grant the ELB log-delivery principal ``s3:PutObject`` on the prefix.
+Access logs go to the caller's bucket (ALB log delivery requires SSE-S3). The construct writes
+the bucket statement itself instead of the L2's ``log_access_logs``, which also grants
+``delivery.logs.amazonaws.com`` without source conditions (S3-04): in regions that have an ELB
+log-delivery account the statement names that account, elsewhere the
+``logdelivery.elasticloadbalancing.amazonaws.com`` service pinned to this account. The load
+balancer depends on the bucket policy. An imported bucket gets no policy: its owner must grant
+``s3:PutObject`` on the prefix.
 
 The web ACL is *not* part of this construct: associate one with ``WebAcl.associate`` (EDGE-03).
 cdk-nag's ``ALBWAFEnabled`` rules deliberately stay unacknowledged here so that a stack that
@@ -34,7 +37,9 @@ from aws_cdk import CfnCondition, Duration, Fn, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
@@ -279,7 +284,7 @@ class SecureLoadBalancer(Construct):
         )
         # The L2 renders WAF fail-open only when enabled; state the secure value explicitly.
         self.load_balancer.set_attribute("waf.fail_open.enabled", "false")
-        self.load_balancer.log_access_logs(access_log_bucket, access_log_prefix)
+        self._log_access_logs(access_log_bucket, access_log_prefix)
 
         #: The default target group; both listeners lead to it.
         self.target_group = self.add_target_group("TargetGroup")
@@ -455,6 +460,37 @@ class SecureLoadBalancer(Construct):
         _seconds("idle_timeout", idle_timeout, 1, 4000)
 
     # ------------------------------------------------------------------ children
+    def _log_access_logs(self, bucket: s3.IBucket, prefix: str) -> None:
+        """LOG-04: access logs to ``bucket/prefix`` with a least-privilege delivery statement."""
+        stack = Stack.of(self)
+        region = stack.region
+        objects = bucket.arn_for_objects(f"{prefix}/AWSLogs/{stack.account}/*")
+        elb_account = None if Token.is_unresolved(region) else RegionInfo.get(region).elbv2_account
+        if elb_account is not None:
+            principal: iam.IPrincipal = iam.AccountPrincipal(elb_account)
+            conditions: dict[str, Any] | None = None
+        else:
+            principal = iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")
+            conditions = {"StringEquals": {"aws:SourceAccount": stack.account}}
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlbAccessLogDelivery",
+                principals=[principal],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions=conditions,
+            )
+        )
+        for key, value in (
+            ("access_logs.s3.enabled", "true"),
+            ("access_logs.s3.bucket", bucket.bucket_name),
+            ("access_logs.s3.prefix", prefix),
+        ):
+            self.load_balancer.set_attribute(key, value)
+        if bucket.policy is not None:
+            # ELB checks write access when logging is turned on.
+            self.load_balancer.node.add_dependency(bucket.policy)
+
     def _world_ingress(
         self, rule_id: str, port: int, description: str
     ) -> ec2.CfnSecurityGroupIngress:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnCondition, Duration, RemovalPolicy
+from aws_cdk import Aws, CfnCondition, Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -62,7 +62,9 @@ class AlarmTopic(Construct):
                 "This queue is itself the dead-letter queue for failed alarm notifications; a "
                 "dead-letter queue of a dead-letter queue would only move the same messages.",
             )
-        self.allow_publish_from("CloudWatchAlarms", "cloudwatch.amazonaws.com", "cloudwatch", "alarm:*")
+        self.allow_publish_from(
+            "CloudWatchAlarms", "cloudwatch.amazonaws.com", "cloudwatch", "alarm:*"
+        )
         encryption_key.allow_service_principal(
             "SnsDeliveryToDeadLetterQueue",
             "sns.amazonaws.com",
@@ -111,18 +113,23 @@ class AlarmTopic(Construct):
     ) -> sns.Subscription:
         """Subscribe an e-mail address; ``condition`` makes it optional at deploy time."""
         require_non_empty("AlarmTopic", "email", email)
-        return self._subscribe(subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue), condition)
+        return self._subscribe(
+            subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue),
+            condition,
+        )
 
     def add_https_subscription(
         self, url: str, *, condition: CfnCondition | None = None
     ) -> sns.Subscription:
         """Subscribe an HTTPS endpoint (e.g. PagerDuty); plain HTTP is refused."""
         require_non_empty("AlarmTopic", "url", url)
-        if isinstance(url, str) and url.startswith("http://"):
+        if not Token.is_unresolved(url) and not url.startswith("https://"):
             raise invalid("AlarmTopic", "url", url, "use an https:// endpoint")
         return self._subscribe(
             subscriptions.UrlSubscription(
-                url, protocol=sns.SubscriptionProtocol.HTTPS, dead_letter_queue=self.dead_letter_queue
+                url,
+                protocol=sns.SubscriptionProtocol.HTTPS,
+                dead_letter_queue=self.dead_letter_queue,
             ),
             condition,
         )
@@ -159,9 +166,10 @@ class AlarmTopic(Construct):
     ) -> cloudwatch.Alarm:
         """Create an alarm from ``spec`` that notifies this topic on ALARM and OK."""
         spec.validate()
-        alarm = spec.metric.create_alarm(
+        alarm = cloudwatch.Alarm(
             scope,
             construct_id,
+            metric=spec.metric,
             alarm_description=spec.description,
             threshold=spec.threshold,
             comparison_operator=spec.comparison,
@@ -199,8 +207,16 @@ class AlarmSpec:
         require_range("AlarmSpec", "evaluation_periods", self.evaluation_periods, 1, 100)
         if self.datapoints_to_alarm is not None:
             require_range(
-                "AlarmSpec", "datapoints_to_alarm", self.datapoints_to_alarm, 1, self.evaluation_periods
+                "AlarmSpec",
+                "datapoints_to_alarm",
+                self.datapoints_to_alarm,
+                1,
+                self.evaluation_periods,
             )
+
+
+#: Default period of :func:`error_rate_percent` (``Duration`` is immutable, so sharing is safe).
+_ONE_MINUTE = Duration.minutes(1)
 
 
 def error_rate_percent(
@@ -208,7 +224,7 @@ def error_rate_percent(
     requests: cloudwatch.IMetric,
     *,
     label: str = "Error rate (%)",
-    period: Duration = Duration.minutes(1),
+    period: Duration = _ONE_MINUTE,
 ) -> cloudwatch.MathExpression:
     """Errors as a percentage of requests, defined as 0 when there are no requests.
 

@@ -532,13 +532,60 @@ class SecureVpc(Construct):
         self.flow_log_to_cloudwatch.node.add_dependency(self.flow_log_policy)
         if bucket.encryption_key is not None:
             _allow_log_delivery(self, bucket.encryption_key)
-        self.flow_log_to_s3 = ec2.FlowLog(
+        self.flow_log_to_s3 = self._flow_log_to_s3(bucket)
+
+    def _flow_log_to_s3(self, bucket: s3.IBucket) -> ec2.CfnFlowLog:
+        """Flow logs into ``bucket`` under ``vpc-flow-logs/``, with source-pinned bucket access.
+
+        CDK's ``FlowLogDestination.to_s3`` grants ``delivery.logs.amazonaws.com`` write access
+        without ``aws:SourceAccount``/``aws:SourceArn`` conditions (S3-04), so the L1 resource is
+        used and the bucket statements are written here.
+        """
+        prefix = "vpc-flow-logs"
+        conditions: dict[str, Any] = {
+            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
+            },
+        }
+        delivery = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="FlowLogDeliveryAclCheck",
+                principals=[delivery],
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions=conditions,
+            )
+        )
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="FlowLogDeliveryWrite",
+                principals=[delivery],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")],
+                conditions={
+                    **conditions,
+                    "StringEquals": {
+                        "aws:SourceAccount": Aws.ACCOUNT_ID,
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                    },
+                },
+            )
+        )
+        flow_log = ec2.CfnFlowLog(
             self,
             "FlowLogToS3",
-            resource_type=resource_type,
-            traffic_type=ec2.FlowLogTrafficType.ALL,
-            destination=ec2.FlowLogDestination.to_s3(bucket, "vpc-flow-logs/"),
+            resource_id=self.vpc.vpc_id,
+            resource_type="VPC",
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=f"{bucket.bucket_arn}/{prefix}/",
         )
+        if bucket.policy is not None:
+            # Flow-log creation checks that the bucket policy lets log delivery write.
+            flow_log.node.add_dependency(bucket.policy)
+        return flow_log
 
     # ------------------------------------------------------------------------------------ NET-07
 

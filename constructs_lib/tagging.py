@@ -10,11 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Tags
+from aws_cdk import Tags, Token
 from constructs import IConstruct
 
 from constructs_lib.validation import invalid
 
+_TAG_KEY = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
 
 
@@ -30,7 +31,7 @@ class StandardTags:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, str]:
-        """All tags by key, validated."""
+        """All tags by key, validated; deploy-time values (parameter tokens) pass unchecked."""
         tags = {
             "Environment": self.environment,
             "Project": self.project,
@@ -40,11 +41,16 @@ class StandardTags:
             **self.extra,
         }
         for key, value in tags.items():
-            if not _TAG_VALUE.match(key) or key.lower().startswith("aws:"):
-                raise invalid("StandardTags", "key", key, "use letters, digits and + - = . _ : / @")
-            if not _TAG_VALUE.match(value):
+            if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
                 raise invalid(
-                    "StandardTags", key, value, "use 1-256 letters, digits, spaces and + - = . _ : / @"
+                    "StandardTags", "key", key, "use 1-128 letters, digits and + - = . _ : / @"
+                )
+            if not Token.is_unresolved(value) and not _TAG_VALUE.match(value):
+                raise invalid(
+                    "StandardTags",
+                    key,
+                    value,
+                    "use 1-256 letters, digits, spaces and + - = . _ : / @",
                 )
         return tags
 

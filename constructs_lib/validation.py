@@ -22,7 +22,7 @@ def invalid(construct: str, argument: str, value: Any, fix: str) -> ValueError:
     return ValueError(f"{construct}: {argument}={value!r} is invalid; {fix}")
 
 
-def require_range(construct: str, argument: str, value: int, low: int, high: int) -> None:
+def require_range(construct: str, argument: str, value: float, low: int, high: int) -> None:
     """Raise unless ``low <= value <= high``; tokens (deploy-time values) are accepted as is."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid(construct, argument, value, f"pass a number between {low} and {high}")
@@ -51,7 +51,9 @@ def require_cidr(
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as error:
-        raise invalid(construct, argument, value, f"pass an IPv4 CIDR such as 10.0.0.0/16 ({error})")
+        raise invalid(
+            construct, argument, value, f"pass an IPv4 CIDR such as 10.0.0.0/16 ({error})"
+        ) from error
     if not allow_world and network.prefixlen == 0:
         raise invalid(
             construct, argument, value, "a world-open CIDR is not allowed; pass your network's CIDR"

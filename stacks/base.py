@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from config import EnvironmentConfig
 from constructs_lib.tagging import StandardTags, apply_standard_tags
@@ -69,8 +69,7 @@ class ReferenceStack(cdk.Stack):
         ConstraintDescription) is refused: GOV-03 requires every input to be checked.
         """
         has_rule = any(
-            key in props
-            for key in ("allowed_values", "allowed_pattern", "min_value", "max_value")
+            key in props for key in ("allowed_values", "allowed_pattern", "min_value", "max_value")
         )
         if not has_rule or "constraint_description" not in props:
             raise ValueError(
@@ -92,7 +91,8 @@ class ReferenceStack(cdk.Stack):
         Outputs live under their own scope so an output may share its name with a parameter
         (``EnvironmentSuffix``); the logical ID is pinned to ``name``.
         """
-        outputs = self.node.try_find_child("Outputs") or Construct(self, "Outputs")
+        found = self.node.try_find_child("Outputs")
+        outputs = found if isinstance(found, Construct) else Construct(self, "Outputs")
         output = cdk.CfnOutput(
             outputs,
             name,
@@ -109,13 +109,23 @@ class ReferenceStack(cdk.Stack):
         for name, value, description in outputs:
             self.export(name, value, description)
 
-    def name_tag(self, construct: Construct, component: str) -> None:
-        """Apply the stack's naming convention to a construct's ``Name`` tag (GOV-02)."""
-        cdk.Tags.of(construct).add("Name", self.resource_name(component))
+    def name_tag(self, construct: IConstruct, *parts: str) -> None:
+        """Tag ``construct``'s own resource ``Name=<prefix>-<parts>-<suffix>`` (GOV-02).
 
-    def resource_name(self, component: str) -> str:
-        """``<project>-<component>-<environment>``; override for another convention."""
-        return f"{self.node.id.lower()}-{component}-{self.config.name}"
+        The tag goes on the construct's CloudFormation resource (not its children, which carry
+        their own names) with a priority above CDK's default ``Name`` tags.
+        """
+        target = construct.node.default_child or construct
+        name = cdk.Fn.join("-", [self.name_prefix, *parts, self.name_suffix])
+        cdk.Tags.of(target).add("Name", name, priority=300)
+
+    #: First element of every Name tag; stacks override it with their convention.
+    name_prefix: str = "hs"
+
+    @property
+    def name_suffix(self) -> str:
+        """Last element of every Name tag: the environment (a parameter where a stack has one)."""
+        return self.config.name
 
     def publish_interface(self) -> None:
         """Write ``AWS::CloudFormation::Interface``; call once all parameters are declared."""

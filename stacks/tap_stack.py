@@ -29,12 +29,33 @@ from stacks.base import ReferenceStack
 #: The control profile of SPEC.md section 2.3.
 CONTROL_PROFILE = "TapStack"
 
-_CERTIFICATE_ARN_PATTERN = (
-    r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
-)
+_CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 _EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _APP_PORT = 80
 _DB_PORT = 3307
+
+#: The reference application: nginx answering the health check the ALB and cfn-signal wait for,
+#: with its access log where the CloudWatch agent ships it. Replace it with your application.
+_APPLICATION = (
+    "dnf install -y nginx",
+    """cat > /etc/nginx/nginx.conf <<'NGINXCONF'
+user nginx;
+worker_processes auto;
+error_log /var/log/app/error.log;
+pid /run/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log /var/log/app/app.log;
+    server_tokens off;
+    server {
+        listen 80 default_server;
+        location = /health { default_type text/plain; return 200 "ok"; }
+        location / { default_type text/plain; return 200 "TapStack reference application"; }
+    }
+}
+NGINXCONF""",
+    "systemctl enable --now nginx",
+)
 
 
 class TapStack(ReferenceStack):
@@ -148,6 +169,7 @@ class TapStack(ReferenceStack):
             app_port=_APP_PORT,
             health_check_path="/health",
             log_retention=config.log_retention,
+            user_data_commands=_APPLICATION,
             mixed_instance_types=list(config.app_instance_types),
         )
         self.load_balancer = SecureLoadBalancer(
@@ -274,14 +296,14 @@ class TapStack(ReferenceStack):
             "AppCpuHighAlarm": AlarmSpec(
                 metric=self.fleet.metric_cpu_utilization(),
                 threshold=80,
-                description="Application fleet CPU at or above 80 % for 10 minutes: scale or profile",
+                description="Fleet CPU at or above 80 % for 10 minutes: scale out or profile",
             ),
             "AppCpuLowAlarm": AlarmSpec(
                 metric=self.fleet.metric_cpu_utilization(),
                 threshold=5,
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
                 evaluation_periods=6,
-                description="Application fleet CPU at or below 5 % for 30 minutes: over-provisioned",
+                description="Fleet CPU at or below 5 % for 30 minutes: over-provisioned",
             ),
             "UnhealthyTargetsAlarm": AlarmSpec(
                 metric=lb.metric_unhealthy_host_count(),
@@ -291,7 +313,7 @@ class TapStack(ReferenceStack):
             "Http5xxRateAlarm": AlarmSpec(
                 metric=error_rate,
                 threshold=1,
-                description="More than 1 % of requests answered 5xx (zero when there is no traffic)",
+                description="Over 1 % of requests answered 5xx (zero when there is no traffic)",
             ),
             "LatencyP99Alarm": AlarmSpec(
                 metric=lb.metric_target_response_time(statistic="p99"),
@@ -319,7 +341,7 @@ class TapStack(ReferenceStack):
         self.service_health_alarm = cloudwatch.CompositeAlarm(
             self,
             "ServiceHealthCompositeAlarm",
-            alarm_description="Users are affected: 5xx rate, p99 latency or unhealthy targets alarm",
+            alarm_description="Users affected: 5xx rate, p99 latency or unhealthy targets alarm",
             alarm_rule=cloudwatch.AlarmRule.any_of(
                 alarms["Http5xxRateAlarm"],
                 alarms["LatencyP99Alarm"],
@@ -339,16 +361,29 @@ class TapStack(ReferenceStack):
             alarms=[*alarms.values(), self.service_health_alarm],
         )
 
+    name_prefix = "tap"
+
+    @property
+    def name_suffix(self) -> str:
+        """Name tags end with the ``EnvironmentSuffix`` parameter."""
+        return self.environment_suffix.value_as_string
+
     def _naming(self) -> None:
-        suffix = self.environment_suffix.value_as_string
-        for construct, component in (
-            (self.network, "vpc"),
-            (self.fleet, "app"),
-            (self.load_balancer, "alb"),
-            (self.database, "db"),
-            (self.alarms, "alarms"),
+        """``tap-<component>-<EnvironmentSuffix>`` Name tags on the main resources (GOV-02)."""
+        self.name_tag(self.network.vpc, "vpc")
+        for tier, subnets in (
+            ("public", self.network.public_subnets),
+            ("app", self.network.app_subnets),
+            ("data", self.network.data_subnets),
         ):
-            cdk.Tags.of(construct).add("Name", cdk.Fn.join("-", ["tap", component, suffix]))
+            for index, subnet in enumerate(subnets, start=1):
+                self.name_tag(subnet, tier, "subnet", str(index))
+        self.name_tag(self.fleet.auto_scaling_group, "app", "asg")
+        self.name_tag(self.fleet.launch_template, "app", "lt")
+        self.name_tag(self.load_balancer.load_balancer, "alb")
+        self.name_tag(self.database.instance, "db")
+        self.name_tag(self.alarms.topic, "alarms")
+        self.name_tag(self.key.key, "data-key")
 
     def _outputs(self) -> None:
         vpc = self.network.vpc

@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
-from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
+from cfnlint.api import ManualArgs, lint
 
 from constructs_lib.database import DEFAULT_ENGINE_VERSION, LOG_EXPORTS, SecureDatabase
 from tests.support import nag_findings, new_stack

@@ -248,6 +248,7 @@ def test_log04_bucket_policy_lets_elb_log_delivery_write_the_prefix(
                 "Statement": Match.array_with(
                     [
                         {
+                            "Sid": "AlbAccessLogDelivery",
                             "Action": "s3:PutObject",
                             "Effect": "Allow",
                             "Principal": {"AWS": f"arn:aws:iam::{ELB_ACCOUNT_US_EAST_1}:root"},
@@ -268,6 +269,9 @@ def test_log04_bucket_policy_lets_elb_log_delivery_write_the_prefix(
             },
         },
     )
+    # Only the ELB account may write: no unconditioned delivery.logs grant (S3-04).
+    (policy,) = target.resources("AWS::S3::BucketPolicy").values()
+    assert "delivery.logs.amazonaws.com" not in json.dumps(policy)
     # The load balancer validates log delivery at creation: it must wait for the bucket policy.
     (policy_id,) = target.resources("AWS::S3::BucketPolicy")
     (load_balancer,) = target.resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()

@@ -65,3 +65,20 @@ def tag_value(resource: dict[str, Any], key: str) -> Any:
         if isinstance(tag, dict) and tag.get("Key") == key:
             return tag.get("Value")
     return None
+
+
+def rendered(value: Any) -> str:
+    """A string-valued intrinsic as text: ``Fn::Join`` parts joined, references as ``${Id}``.
+
+    ``{"Fn::Join": ["-", ["tap-vpc", {"Ref": "Suffix"}]]}`` → ``tap-vpc-${Suffix}``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(rendered(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return "${" + str(value["Ref"]) + "}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    return "${" + json.dumps(value, sort_keys=True) + "}"
