@@ -35,10 +35,15 @@ class EnvironmentConfig:
     #: Allocated database storage in GiB, and the autoscaling ceiling.
     database_allocated_storage_gib: int
     database_max_allocated_storage_gib: int
+    #: Performance Insights (DB-05); db.t*.micro/small classes have none, so dev opts out.
+    database_performance_insights: bool
     #: Application fleet instance types (mixed instances policy, first is preferred) and capacity.
     app_instance_types: tuple[str, ...]
     app_min_capacity: int
     app_max_capacity: int
+    #: Why this environment relaxes controls (single-AZ database, no deletion protection); it
+    #: becomes the reason of the cdk-nag acknowledgments those relaxations need.
+    relaxation_reason: str = ""
     #: Governance tags (GOV-01) applied to every taggable resource.
     owner: str = "platform-engineering"
     cost_center: str = "CC-1001-infrastructure"
@@ -55,9 +60,15 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="t3.small",
         database_allocated_storage_gib=20,
         database_max_allocated_storage_gib=50,
+        database_performance_insights=False,
         app_instance_types=("t3.micro", "t3a.micro", "t3.small"),
         app_min_capacity=2,
         app_max_capacity=3,
+        relaxation_reason=(
+            "dev is a throwaway environment: a single-AZ database without deletion protection "
+            "and a deletable load balancer keep it cheap and easy to tear down; staging and "
+            "prod keep Multi-AZ and deletion protection"
+        ),
     ),
     "staging": EnvironmentConfig(
         name="staging",
@@ -69,6 +80,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="t3.medium",
         database_allocated_storage_gib=20,
         database_max_allocated_storage_gib=100,
+        database_performance_insights=True,
         app_instance_types=("t3.small", "t3a.small", "t3.medium"),
         app_min_capacity=2,
         app_max_capacity=4,
@@ -83,6 +95,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         database_instance_type="m5.large",
         database_allocated_storage_gib=100,
         database_max_allocated_storage_gib=500,
+        database_performance_insights=True,
         app_instance_types=("t3.medium", "t3.large", "m5.large"),
         app_min_capacity=2,
         app_max_capacity=6,

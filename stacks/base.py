@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 from config import EnvironmentConfig
+from constructs_lib.acknowledgments import acknowledge
 from constructs_lib.tagging import StandardTags, apply_standard_tags
 
 
@@ -126,6 +127,16 @@ class ReferenceStack(cdk.Stack):
     def name_suffix(self) -> str:
         """Last element of every Name tag: the environment (a parameter where a stack has one)."""
         return self.config.name
+
+    def acknowledge_relaxation(self, construct: IConstruct, *findings: str) -> None:
+        """Acknowledge findings caused by this environment's documented relaxations."""
+        if not self.config.relaxation_reason:
+            raise ValueError(
+                f"{self.node.id}: environment {self.config.name!r} relaxes a control without a "
+                "relaxation_reason; add one to its EnvironmentConfig"
+            )
+        for finding in findings:
+            acknowledge(construct, finding, self.config.relaxation_reason)
 
     def publish_interface(self) -> None:
         """Write ``AWS::CloudFormation::Interface``; call once all parameters are declared."""

@@ -207,6 +207,7 @@ class TapStack(ReferenceStack):
             allocated_storage_gib=config.database_allocated_storage_gib,
             max_allocated_storage_gib=config.database_max_allocated_storage_gib,
             multi_az=config.multi_az_database,
+            performance_insights=config.database_performance_insights,
             deletion_protection=config.deletion_protection,
             backup_retention_days=config.database_backup_retention_days,
             port=_DB_PORT,
@@ -228,6 +229,7 @@ class TapStack(ReferenceStack):
             self, "ConfigRecorder", bucket=self.config_bucket, encryption_key=self.key
         )
 
+        self._environment_relaxations()
         self._monitoring()
         self._naming()
         self._outputs()
@@ -287,6 +289,30 @@ class TapStack(ReferenceStack):
             "HasAlertEmail",
             cdk.Fn.condition_not(cdk.Fn.condition_equals(self.alert_email.value_as_string, "")),
         )
+
+    def _environment_relaxations(self) -> None:
+        """Acknowledge exactly the findings the environment's relaxations cause (dev only)."""
+        database = self.database.instance.node.default_child
+        assert database is not None
+        if not self.config.multi_az_database:
+            self.acknowledge_relaxation(
+                database,
+                "AwsSolutions-RDS3",
+                "HIPAA.Security-RDSMultiAZSupport",
+                "NIST.800.53.R5-RDSMultiAZSupport",
+            )
+        if not self.config.deletion_protection:
+            self.acknowledge_relaxation(
+                database,
+                "AwsSolutions-RDS10",
+                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
+                "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+            )
+            self.acknowledge_relaxation(
+                self.load_balancer.load_balancer,
+                "HIPAA.Security-ELBDeletionProtectionEnabled",
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+            )
 
     def _monitoring(self) -> None:
         lb = self.load_balancer
