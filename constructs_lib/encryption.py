@@ -9,7 +9,8 @@ The key policy separates three kinds of access instead of CDK's default ``kms:*`
   credential cannot decrypt data directly; identities still need an IAM grant (``grant_*``);
 * **service principals** — services that act as themselves (CloudWatch Logs, CloudTrail,
   CloudWatch alarms publishing to an encrypted topic, ...) are added one by one with conditions that
-  pin them to this account and, where the service supports it, to the exact resource.
+  pin them to this account and, where the service supports it, to the exact resource;
+* **explicit denies** — no key operation over plain HTTP, and no deletion without MFA.
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ class EncryptionKey(Construct):
                 ),
             ]
 
+        statements += self._explicit_denies()
+
         self.key = kms.Key(
             self,
             "Resource",
@@ -147,6 +150,34 @@ class EncryptionKey(Construct):
             alias_name=Fn.join("/", ["alias", Aws.STACK_NAME, alias]),
             target_key=self.key,
         )
+
+    @staticmethod
+    def _explicit_denies() -> list[iam.PolicyStatement]:
+        """Denies no allow can override (seed 001: "explicit deny statements").
+
+        * Every key operation over plain HTTP is refused.
+        * Scheduling the key's deletion needs a human signed in with MFA: automation and stolen
+          access keys cannot destroy every object the key protects. (Stacks retain keys, so
+          CloudFormation never schedules a deletion.)
+        """
+        return [
+            iam.PolicyStatement(
+                sid="DenyInsecureTransport",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=sorted({*USAGE_ACTIONS, *GRANT_ACTIONS, *ADMIN_ACTIONS}),
+                resources=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyKeyDeletionWithoutMfa",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:ScheduleKeyDeletion", "kms:DeleteImportedKeyMaterial"],
+                resources=["*"],
+                conditions={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            ),
+        ]
 
     @property
     def key_arn(self) -> str:

@@ -16,6 +16,7 @@ from constructs import Construct, IConstruct
 
 from config import EnvironmentConfig
 from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.naming import NamingConvention
 from constructs_lib.tagging import StandardTags, apply_standard_tags
 
 
@@ -43,6 +44,7 @@ class ReferenceStack(cdk.Stack):
             termination_protection=config.deletion_protection,
         )
         self.config = config
+        self.naming: NamingConvention | None = None
         self._parameter_groups: dict[str, list[str]] = {}
         self._parameter_labels: dict[str, dict[str, str]] = {}
         apply_standard_tags(
@@ -110,23 +112,16 @@ class ReferenceStack(cdk.Stack):
         for name, value, description in outputs:
             self.export(name, value, description)
 
-    def name_tag(self, construct: IConstruct, *parts: str) -> None:
-        """Tag ``construct``'s own resource ``Name=<prefix>-<parts>-<suffix>`` (GOV-02).
+    def use_naming(self, template: str, **fixed: str) -> NamingConvention:
+        """Set this stack's naming convention (GOV-02), e.g. ``corp-{resource_type}-{app}``."""
+        self.naming = NamingConvention(template, fixed)
+        return self.naming
 
-        The tag goes on the construct's CloudFormation resource (not its children, which carry
-        their own names) with a priority above CDK's default ``Name`` tags.
-        """
-        target = construct.node.default_child or construct
-        name = cdk.Fn.join("-", [self.name_prefix, *parts, self.name_suffix])
-        cdk.Tags.of(target).add("Name", name, priority=300)
-
-    #: First element of every Name tag; stacks override it with their convention.
-    name_prefix: str = "hs"
-
-    @property
-    def name_suffix(self) -> str:
-        """Last element of every Name tag: the environment (a parameter where a stack has one)."""
-        return self.config.name
+    def name_tag(self, construct: IConstruct, **values: str) -> str:
+        """Tag ``construct``'s own resource with its conventional ``Name``."""
+        if self.naming is None:
+            raise ValueError(f"{self.node.id}: call use_naming(...) before name_tag(...)")
+        return self.naming.tag(construct, **values)
 
     def acknowledge_relaxation(self, construct: IConstruct, *findings: str) -> None:
         """Acknowledge findings caused by this environment's documented relaxations."""

@@ -387,29 +387,23 @@ class TapStack(ReferenceStack):
             alarms=[*alarms.values(), self.service_health_alarm],
         )
 
-    name_prefix = "tap"
-
-    @property
-    def name_suffix(self) -> str:
-        """Name tags end with the ``EnvironmentSuffix`` parameter."""
-        return self.environment_suffix.value_as_string
-
     def _naming(self) -> None:
         """``tap-<component>-<EnvironmentSuffix>`` Name tags on the main resources (GOV-02)."""
-        self.name_tag(self.network.vpc, "vpc")
+        self.use_naming("tap-{component}-{suffix}", suffix=self.environment_suffix.value_as_string)
+        self.name_tag(self.network.vpc, component="vpc")
         for tier, subnets in (
             ("public", self.network.public_subnets),
             ("app", self.network.app_subnets),
             ("data", self.network.data_subnets),
         ):
             for index, subnet in enumerate(subnets, start=1):
-                self.name_tag(subnet, tier, "subnet", str(index))
-        self.name_tag(self.fleet.auto_scaling_group, "app", "asg")
-        self.name_tag(self.fleet.launch_template, "app", "lt")
-        self.name_tag(self.load_balancer.load_balancer, "alb")
-        self.name_tag(self.database.instance, "db")
-        self.name_tag(self.alarms.topic, "alarms")
-        self.name_tag(self.key.key, "data-key")
+                self.name_tag(subnet, component=f"{tier}-subnet-{index}")
+        self.name_tag(self.fleet.auto_scaling_group, component="app-asg")
+        self.name_tag(self.fleet.launch_template, component="app-lt")
+        self.name_tag(self.load_balancer.load_balancer, component="alb")
+        self.name_tag(self.database.instance, component="db")
+        self.name_tag(self.alarms.topic, component="alarms")
+        self.name_tag(self.key.key, component="data-key")
 
     def _outputs(self) -> None:
         vpc = self.network.vpc

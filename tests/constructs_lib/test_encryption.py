@@ -169,7 +169,22 @@ def test_usage_only_through_listed_services_of_this_account(built: Built) -> Non
 
 
 def test_key_without_services_has_only_administration(built: Built) -> None:
-    assert [s.get("Sid") for s in built.statements(built.bare_key_id)] == ["KeyAdministration"]
+    assert [s.get("Sid") for s in built.statements(built.bare_key_id)] == [
+        "KeyAdministration",
+        "DenyInsecureTransport",
+        "DenyKeyDeletionWithoutMfa",
+    ]
+
+
+def test_explicit_denies_refuse_plain_http_and_deletion_without_mfa(built: Built) -> None:
+    transport = built.statement(built.key_id, "DenyInsecureTransport")
+    assert transport["Effect"] == "Deny" and transport["Principal"] == {"AWS": "*"}
+    assert transport["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {"kms:Decrypt", "kms:Encrypt", "kms:Put*"} <= set(transport["Action"])
+    deletion = built.statement(built.key_id, "DenyKeyDeletionWithoutMfa")
+    assert deletion["Effect"] == "Deny"
+    assert "kms:ScheduleKeyDeletion" in deletion["Action"]
+    assert deletion["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
 
 
 def test_cloudwatch_logs_is_pinned_to_this_accounts_log_groups(built: Built) -> None:
