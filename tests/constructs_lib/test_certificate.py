@@ -113,7 +113,7 @@ def test_bad_input_is_refused(kwargs: dict[str, Any], message: str) -> None:
 def test_zone_condition_without_zone_is_refused() -> None:
     stack = new_stack()
     condition = cdk.CfnCondition(stack, "C", expression=cdk.Fn.condition_equals("a", "a"))
-    with pytest.raises(ValueError, match="hosted_zone_condition='C'.*hosted_zone_id"):
+    with pytest.raises(ValueError, match=r"hosted_zone_condition='C'.*hosted_zone_id"):
         DomainCertificate(
             stack, "Certificate", domain_name="a.example.com", hosted_zone_condition=condition
         )
