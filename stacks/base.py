@@ -19,6 +19,11 @@ from constructs_lib.acknowledgments import acknowledge
 from constructs_lib.naming import NamingConvention
 from constructs_lib.tagging import StandardTags, apply_standard_tags
 
+#: ``AllowedPattern`` of an optional ACM certificate ARN parameter.
+CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
+#: ``AllowedPattern`` of an optional e-mail parameter.
+EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 
 class ReferenceStack(cdk.Stack):
     """Base class: parameter groups, exported outputs, standard tags, termination protection."""
@@ -83,6 +88,54 @@ class ReferenceStack(cdk.Stack):
         self._parameter_groups.setdefault(group, []).append(name)
         self._parameter_labels[name] = {"default": label}
         return parameter
+
+    def optional_parameter(
+        self,
+        name: str,
+        *,
+        group: str,
+        label: str,
+        pattern: str,
+        constraint: str,
+        description: str,
+        condition_name: str | None = None,
+    ) -> tuple[cdk.CfnParameter, cdk.CfnCondition]:
+        """An optional string parameter (default empty) and its ``Has<Name>`` condition."""
+        parameter = self.parameter(
+            name,
+            group=group,
+            label=label,
+            type="String",
+            default="",
+            allowed_pattern=pattern,
+            constraint_description=constraint,
+            description=description,
+        )
+        present = cdk.Fn.condition_not(cdk.Fn.condition_equals(parameter.value_as_string, ""))
+        return parameter, self.condition(condition_name or f"Has{name}", present)
+
+    def optional_certificate_parameter(self) -> tuple[cdk.CfnParameter, cdk.CfnCondition]:
+        """``CertificateArn`` (empty: HTTP only) and ``HasCertificate`` (EDGE-02, GOV-04)."""
+        return self.optional_parameter(
+            "CertificateArn",
+            condition_name="HasCertificate",
+            group="Load balancer",
+            label="ACM certificate ARN (empty: HTTP only)",
+            pattern=CERTIFICATE_ARN_PATTERN,
+            constraint="empty, or an ACM certificate ARN in this region",
+            description="ACM certificate for the HTTPS listener; leave empty to serve HTTP only.",
+        )
+
+    def optional_email_parameter(self) -> tuple[cdk.CfnParameter, cdk.CfnCondition]:
+        """``AlertEmail`` (empty: no e-mail subscription) and ``HasAlertEmail`` (MON-01)."""
+        return self.optional_parameter(
+            "AlertEmail",
+            group="Monitoring",
+            label="E-mail address for alarms (empty: none)",
+            pattern=EMAIL_PATTERN,
+            constraint="empty, or one e-mail address",
+            description="Receives alarm and OK notifications after confirming the subscription.",
+        )
 
     def condition(self, name: str, expression: cdk.ICfnConditionExpression) -> cdk.CfnCondition:
         """Declare a named condition for an optional feature (GOV-04)."""
