@@ -37,8 +37,9 @@ Support. Pass ``engine_version=rds.MysqlEngineVersion.VER_8_4_<n>`` to run MySQL
 Instance identifier and log groups: RDS writes exported logs to
 ``/aws/rds/instance/<identifier>/<log>``. To encrypt those groups with the CMK and give them a
 retention they must exist before RDS first writes to them, so the construct sets an explicit,
-lower-case instance identifier (stack name, construct ID and a hash of the construct path) and
-creates the log groups first. Like any named resource, a change that requires replacing the
+lower-case instance identifier (construct ID, a hash of the construct path and the last block of
+the deploy-time stack ID, so every deployment of a template gets its own) and creates the log
+groups first. Like any named resource, a change that requires replacing the
 instance then needs a new ``instance_identifier``; the old instance is kept as a snapshot.
 
 Key policy: the construct adds the statement CloudWatch Logs needs to ``encryption_key``, scoped
@@ -53,7 +54,7 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -654,12 +655,14 @@ def _path_hash(scope: Construct) -> str:
 
 
 def _generated_identifier(scope: Construct) -> str:
-    """``<stack>-<id>-<hash>``: lower case, 63 characters at most, no double hyphens."""
-    stack_name = Stack.of(scope).stack_name
-    prefix = "" if Token.is_unresolved(stack_name) else stack_name
-    readable = _IDENTIFIER_UNSAFE.sub("-", f"{prefix}-{scope.node.id}".lower()).strip("-")
-    suffix = hashlib.sha256(f"{stack_name}/{scope.node.path}".encode()).hexdigest()[:8]
-    readable = readable[: 63 - len(suffix) - 1].strip("-") or "db"
-    if not readable[0].isalpha():
-        readable = f"db-{readable}"[: 63 - len(suffix) - 1].strip("-")
-    return f"{readable}-{suffix}"
+    """``<construct id>-<hash>-<last block of the stack ID>``, completed at deploy time.
+
+    Lower case (RDS stores identifiers lower-cased and names its log groups after the stored
+    form), unique per deployed stack (two deployments of one template under different stack
+    names never collide) and stable for the life of the stack.
+    """
+    readable = _IDENTIFIER_UNSAFE.sub("-", scope.node.id.lower()).strip("-")[:30].strip("-")
+    if not readable or not readable[0].isalpha():
+        readable = f"db-{readable}".strip("-")
+    stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))
+    return Fn.join("-", [readable, _path_hash(scope), stack_suffix])

@@ -213,15 +213,23 @@ def test_log03_export_log_groups_cmk_encrypted_with_retention_created_first(defa
     stack, db, template = default
     key_id = stack.get_logical_id(db.encryption_key.node.default_child)
     groups = _resources(template, "AWS::Logs::LogGroup")
-    names = sorted(group["Properties"]["LogGroupName"] for group in groups.values())
-    assert names == [f"/aws/rds/instance/{db.instance_identifier}/{log}" for log in LOG_EXPORTS]
+    names = sorted(
+        json.dumps(group["Properties"]["LogGroupName"], sort_keys=True) for group in groups.values()
+    )
+    expected = sorted(
+        json.dumps(
+            stack.resolve(f"/aws/rds/instance/{db.instance_identifier}/{log}"), sort_keys=True
+        )
+        for log in LOG_EXPORTS
+    )
+    assert names == expected
     for group in groups.values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
         assert group["Properties"]["RetentionInDays"] == 365
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
     _, instance = _only(template, "AWS::RDS::DBInstance")
     assert sorted(instance["DependsOn"]) == sorted(groups)
-    assert instance["Properties"]["DBInstanceIdentifier"] == db.instance_identifier
+    assert instance["Properties"]["DBInstanceIdentifier"] == stack.resolve(db.instance_identifier)
 
 
 def test_log03_key_policy_lets_cloudwatch_logs_use_the_key_for_these_groups_only(default):
@@ -234,20 +242,20 @@ def test_log03_key_policy_lets_cloudwatch_logs_use_the_key_for_these_groups_only
     ]
     assert len(statements) == 1
     context = statements[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert json.dumps(context).endswith(
-        f':log-group:/aws/rds/instance/{db.instance_identifier}/*"]]}}'
-    )
+    rendered = json.dumps(context)
+    assert ":log-group:/aws/rds/instance/" in rendered and '"db-' in rendered
+    assert rendered.endswith('/*"]]}') and "AWS::StackId" in rendered
     assert "kms:GenerateDataKey*" in statements[0]["Action"]
 
 
-def test_generated_identifier_is_lower_case_unique_and_bounded() -> None:
+def test_generated_identifier_is_lower_case_unique_per_deployment_and_bounded() -> None:
     app_stack = cdk.Stack(
         cdk.App(), "A-Very-Long-Stack-Name-That-Keeps-Going-And-Going-Beyond-Limits"
     )
     vpc, key, _ = _network(app_stack)
     first = SecureDatabase(
         app_stack,
-        "Primary_Database",
+        "Primary_Database_With_A_Rather_Long_Construct_Name",
         vpc=vpc,
         encryption_key=key,
         rotation_subnets=ROTATION_SUBNETS,
@@ -259,10 +267,29 @@ def test_generated_identifier_is_lower_case_unique_and_bounded() -> None:
         encryption_key=key,
         rotation_subnets=ROTATION_SUBNETS,
     )
+    stack_id_block = {
+        "Fn::Select": [
+            4,
+            {
+                "Fn::Split": [
+                    "-",
+                    {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]},
+                ]
+            },
+        ]
+    }
+    resolved = []
     for db in (first, second):
-        assert re.fullmatch(r"[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)", db.instance_identifier)
-        assert db.instance_identifier.startswith("a-very-long-stack-name")
-    assert first.instance_identifier != second.instance_identifier
+        # CDK merges the literal parts: ["<readable>-<hash>", <stack ID block>].
+        separator, (literal, suffix) = app_stack.resolve(db.instance_identifier)["Fn::Join"]
+        readable, path_hash = literal.rsplit("-", 1)
+        assert separator == "-" and suffix == stack_id_block  # unique per deployed stack
+        assert re.fullmatch(r"[a-z][a-z0-9-]{0,29}", readable) and "--" not in readable
+        assert re.fullmatch(r"[0-9a-f]{8}", path_hash)
+        # 30 + 8 + 12 hex digits of the stack ID + 2 hyphens stays under RDS's 63 characters.
+        assert len(readable) + len(path_hash) + 12 + 2 <= 63
+        resolved.append((readable, path_hash))
+    assert resolved[0] != resolved[1]
 
 
 # ---- DB-05 monitoring --------------------------------------------------------------------------

@@ -1,0 +1,953 @@
+"""Per-control assertions on a synthesized reference template, shared by the stack tests.
+
+Each ``check_<CONTROL>_...`` proves one control of SPEC section 3 on one template, with the
+stack's own expectations (AZ count, database port, condition names, outputs...). The stack test
+modules run every control of their profile through :func:`check`; a profile control without an
+assertion here fails loudly instead of passing silently.
+
+These are independent of the ``controls`` package (the audit command): two implementations of
+the catalogue that must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.stacks.queries import (
+    as_list,
+    mentions,
+    properties,
+    ref,
+    rendered,
+    resources,
+    statements,
+    tag_value,
+    the,
+)
+
+Template = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectations:
+    """What one stack promises beyond the catalogue's defaults."""
+
+    azs: int = 2
+    nat_per_az: bool = True
+    database_port: int = 3307
+    min_backup_retention_days: int = 7
+    min_keys: int = 1
+    certificate_condition: str = "HasCertificate"
+    email_condition: str = "HasAlertEmail"
+    parameters: frozenset[str] = frozenset()
+    conditions: frozenset[str] = frozenset()
+    outputs: frozenset[str] = frozenset()
+    #: Name tag expected on a resource type, rendered (``${Param}`` for references).
+    names: dict[str, str] = field(default_factory=dict)
+    #: Service principals that must have their own role (IAM-06).
+    service_roles: frozenset[str] = frozenset(
+        {"monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com"}
+    )
+
+
+# ---- NET ----------------------------------------------------------------------------------------
+def check_NET_01_subnets_span_two_azs_from_getazs_and_one_vpc_cidr(
+    tap: Template, e: Expectations
+) -> None:
+    subnets = properties(tap, "AWS::EC2::Subnet")
+    assert len(subnets) == 3 * e.azs
+    azs = {json.dumps(s["AvailabilityZone"], sort_keys=True) for s in subnets}
+    assert azs == {
+        json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}, sort_keys=True) for i in range(e.azs)
+    }
+    assert not re.search(r'"[a-z]{2}-[a-z]+-\d[a-f]"', json.dumps(tap)), "literal AZ name"
+    (_, vpc) = the(tap, "AWS::EC2::VPC")
+    assert vpc["Properties"]["CidrBlock"] == "10.0.0.0/16"
+    assert all(s["CidrBlock"].startswith("10.0.") for s in subnets)
+
+
+def _route_tables_by_subnet(tap: Template) -> dict[str, str]:
+    return {
+        a["Properties"]["SubnetId"]["Ref"]: a["Properties"]["RouteTableId"]["Ref"]
+        for a in resources(tap, "AWS::EC2::SubnetRouteTableAssociation").values()
+    }
+
+
+def _subnets_of_tier(tap: Template, tier: str) -> list[str]:
+    return [
+        logical_id
+        for logical_id, subnet in resources(tap, "AWS::EC2::Subnet").items()
+        if tag_value(subnet, "aws-cdk:subnet-name") == tier
+    ]
+
+
+def check_NET_02_three_tiers_and_isolated_subnets_on_own_route_tables(
+    tap: Template, e: Expectations
+) -> None:
+    tables = _route_tables_by_subnet(tap)
+    data = _subnets_of_tier(tap, "Data")
+    assert len(_subnets_of_tier(tap, "Public")) == len(_subnets_of_tier(tap, "App")) == e.azs
+    assert len(data) == e.azs
+    assert len({tables[s] for s in data}) == e.azs, "each data subnet needs its own route table"
+    data_tables = {tables[s] for s in data}
+    for route in properties(tap, "AWS::EC2::Route"):
+        if route["RouteTableId"]["Ref"] in data_tables:
+            assert "GatewayId" not in route and "NatGatewayId" not in route
+
+
+def check_NET_03_one_nat_per_az_and_private_routes_to_own_az(
+    tap: Template, e: Expectations
+) -> None:
+    nats = resources(tap, "AWS::EC2::NatGateway")
+    assert len(nats) == (e.azs if e.nat_per_az else 1)
+    nat_subnet = {nat_id: n["Properties"]["SubnetId"]["Ref"] for nat_id, n in nats.items()}
+    subnet_az = {
+        logical_id: json.dumps(s["Properties"]["AvailabilityZone"], sort_keys=True)
+        for logical_id, s in resources(tap, "AWS::EC2::Subnet").items()
+    }
+    tables = _route_tables_by_subnet(tap)
+    app = _subnets_of_tier(tap, "App")
+    assert len({tables[s] for s in app}) == len(app), "one route table per private subnet"
+    for subnet in app:
+        [route] = [
+            r
+            for r in properties(tap, "AWS::EC2::Route")
+            if r["RouteTableId"]["Ref"] == tables[subnet]
+            and r["DestinationCidrBlock"] == "0.0.0.0/0"
+        ]
+        nat = route["NatGatewayId"]["Ref"]
+        assert subnet_az[nat_subnet[nat]] == subnet_az[subnet], f"{subnet} routes to another AZ"
+
+
+def check_NET_04_flow_logs_all_traffic_to_encrypted_logs_and_s3(
+    tap: Template, e: Expectations
+) -> None:
+    flow_logs = properties(tap, "AWS::EC2::FlowLog")
+    assert {f["TrafficType"] for f in flow_logs} == {"ALL"}
+    destinations = {f.get("LogDestinationType", "cloud-watch-logs") for f in flow_logs}
+    assert destinations == {"cloud-watch-logs", "s3"}
+    [cw] = [f for f in flow_logs if "DeliverLogsPermissionArn" in f]
+    group_id = cw["LogGroupName"]["Ref"]
+    group = tap["Resources"][group_id]["Properties"]
+    assert "KmsKeyId" in group and "RetentionInDays" in group
+    role_id = cw["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]
+    assert mentions(tap["Resources"][role_id], "vpc-flow-logs.amazonaws.com")
+    [s3_log] = [f for f in flow_logs if f.get("LogDestinationType") == "s3"]
+    assert mentions(s3_log["LogDestination"], "FlowLogsBucket")
+
+
+def check_NET_05_network_acls_on_every_tier_with_explicit_entries(
+    tap: Template, e: Expectations
+) -> None:
+    acls = resources(tap, "AWS::EC2::NetworkAcl")
+    assert len(acls) == 3
+    entries = properties(tap, "AWS::EC2::NetworkAclEntry")
+    for acl_id in acls:
+        mine = [x for x in entries if x["NetworkAclId"] == ref(acl_id)]
+        assert any(x.get("Egress") for x in mine) and any(not x.get("Egress") for x in mine)
+        assert all(x["Protocol"] != -1 or x.get("RuleAction") == "deny" for x in mine), (
+            f"{acl_id} allows all protocols"
+        )
+    associations = properties(tap, "AWS::EC2::SubnetNetworkAclAssociation")
+    assert len(associations) == 3 * e.azs
+
+
+def check_NET_06_security_groups_least_privilege(tap: Template, e: Expectations) -> None:
+    groups = resources(tap, "AWS::EC2::SecurityGroup")
+    for group_id, group in groups.items():
+        props = group["Properties"]
+        egress = props.get("SecurityGroupEgress")
+        assert egress, f"{group_id} has no explicit egress: EC2 would add allow-all"
+        assert not any(
+            x.get("CidrIp") == "0.0.0.0/0" and x.get("IpProtocol") == "-1" for x in egress
+        )
+        for rule in [*egress, *props.get("SecurityGroupIngress", [])]:
+            assert rule.get("Description"), f"{group_id} has a rule without description"
+    world_ingress = [
+        rule
+        for rule in properties(tap, "AWS::EC2::SecurityGroupIngress")
+        + [r for g in groups.values() for r in g["Properties"].get("SecurityGroupIngress", [])]
+        if rule.get("CidrIp") == "0.0.0.0/0"
+    ]
+    assert world_ingress and {r["FromPort"] for r in world_ingress} <= {80, 443}
+    for rule in properties(tap, "AWS::EC2::SecurityGroupIngress"):
+        assert rule.get("Description")
+    db_ingress = [
+        r
+        for r in properties(tap, "AWS::EC2::SecurityGroupIngress")
+        if mentions(r["GroupId"], "DatabaseSecurityGroup")
+    ]
+    assert db_ingress and all("SourceSecurityGroupId" in r for r in db_ingress)
+    assert {r["FromPort"] for r in db_ingress} == {e.database_port}
+    assert any(mentions(r["SourceSecurityGroupId"], "AppFleetSecurityGroup") for r in db_ingress)
+
+
+def check_NET_07_gateway_and_interface_endpoints_with_private_dns(
+    tap: Template, e: Expectations
+) -> None:
+    endpoints = properties(tap, "AWS::EC2::VPCEndpoint")
+    gateway = [x for x in endpoints if x.get("VpcEndpointType", "Gateway") == "Gateway"]
+    interface = [x for x in endpoints if x.get("VpcEndpointType") == "Interface"]
+    assert any(mentions(x["ServiceName"], ".s3") for x in gateway)
+    services = json.dumps([e["ServiceName"] for e in interface])
+    for service in ("ssm", "ssmmessages", "ec2messages", "secretsmanager", "kms", "logs", "sts"):
+        assert f".{service}" in services, service
+    assert all(x["PrivateDnsEnabled"] is True for x in interface)
+    assert all(len(x["SecurityGroupIds"]) == 1 for x in interface)
+
+
+# ---- ENC ----------------------------------------------------------------------------------------
+def check_ENC_01_customer_keys_with_rotation_and_aliases(tap: Template, e: Expectations) -> None:
+    keys = resources(tap, "AWS::KMS::Key")
+    assert len(keys) >= e.min_keys
+    aliased = {json.dumps(a["TargetKeyId"]) for a in properties(tap, "AWS::KMS::Alias")}
+    for key_id, key in keys.items():
+        assert key["Properties"]["EnableKeyRotation"] is True, key_id
+        assert json.dumps({"Fn::GetAtt": [key_id, "Arn"]}) in aliased, f"{key_id} has no alias"
+
+
+def check_ENC_02_key_policies_separate_administration_from_use(
+    tap: Template, e: Expectations
+) -> None:
+    for key_id, key in resources(tap, "AWS::KMS::Key").items():
+        policy = key["Properties"]["KeyPolicy"]["Statement"]
+        for statement in policy:
+            actions = as_list(statement["Action"])
+            assert "kms:*" not in actions and "*" not in actions, key_id
+            principal = statement["Principal"]
+            if "Service" in principal or principal == {"AWS": "*"}:
+                assert statement.get("Condition"), f"{key_id}/{statement.get('Sid')}: unscoped"
+        [admin] = [s for s in policy if s.get("Sid") == "KeyAdministration"]
+        assert not {"kms:Encrypt", "kms:Decrypt"} & set(admin["Action"])
+        usage = [s for s in policy if s.get("Sid") == "KeyUsageThroughAwsServices"]
+        assert all("kms:ViaService" in s["Condition"]["StringEquals"] for s in usage)
+        denies = {s.get("Sid") for s in policy if s["Effect"] == "Deny"}
+        assert {"DenyInsecureTransport", "DenyKeyDeletionWithoutMfa"} <= denies, key_id
+
+
+def _key_arns(tap: Template) -> list[dict[str, Any]]:
+    return [{"Fn::GetAtt": [key_id, "Arn"]} for key_id in resources(tap, "AWS::KMS::Key")]
+
+
+def check_ENC_03_every_store_encrypted_with_a_customer_key(tap: Template, e: Expectations) -> None:
+    keys = _key_arns(tap)
+    for group in properties(tap, "AWS::Logs::LogGroup"):
+        assert group["KmsKeyId"] in keys
+    for db in properties(tap, "AWS::RDS::DBInstance"):
+        assert db["StorageEncrypted"] is True and "KmsKeyId" in db
+        if db.get("EnablePerformanceInsights"):
+            assert "PerformanceInsightsKMSKeyId" in db
+    assert all(t["KmsMasterKeyId"] in keys for t in properties(tap, "AWS::SNS::Topic"))
+    assert all(q["KmsMasterKeyId"] in keys for q in properties(tap, "AWS::SQS::Queue"))
+    assert all(s["KmsKeyId"] in keys for s in properties(tap, "AWS::SecretsManager::Secret"))
+    assert all(t["KMSKeyId"] in keys for t in properties(tap, "AWS::CloudTrail::Trail"))
+    assert all(v["EncryptionKeyArn"] in keys for v in properties(tap, "AWS::Backup::BackupVault"))
+    for bucket in properties(tap, "AWS::S3::Bucket"):
+        sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"aws:kms", "AES256"}
+    for template in properties(tap, "AWS::EC2::LaunchTemplate"):
+        for mapping in template["LaunchTemplateData"]["BlockDeviceMappings"]:
+            assert mapping["Ebs"]["Encrypted"] is True and mapping["Ebs"]["KmsKeyId"] in keys
+
+
+def check_ENC_04_tls_everywhere(tap: Template, e: Expectations) -> None:
+    for policy in properties(tap, "AWS::S3::BucketPolicy"):
+        assert any(
+            s["Effect"] == "Deny" and mentions(s.get("Condition"), "aws:SecureTransport")
+            for s in policy["PolicyDocument"]["Statement"]
+        )
+    (_, params) = the(tap, "AWS::RDS::DBParameterGroup")
+    assert params["Properties"]["Parameters"]["require_secure_transport"] == "ON"
+    listeners = resources(tap, "AWS::ElasticLoadBalancingV2::Listener")
+    [https] = [
+        listener for listener in listeners.values() if listener["Properties"]["Protocol"] == "HTTPS"
+    ]
+    assert https["Condition"] == e.certificate_condition
+    assert https["Properties"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    [http] = [
+        listener for listener in listeners.values() if listener["Properties"]["Protocol"] == "HTTP"
+    ]
+    action = http["Properties"]["DefaultActions"][0]
+    assert mentions(action, e.certificate_condition) and mentions(action, "HTTPS")
+
+
+# ---- IAM ----------------------------------------------------------------------------------------
+def check_IAM_01_no_wildcard_actions_and_managed_policies_acknowledged(
+    tap: Template, e: Expectations
+) -> None:
+    for statement in statements(tap, "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+        assert "*" not in as_list(statement["Action"]), statement
+    assert resources(tap, "AWS::IAM::Policy") == {} or all(
+        mentions(p, "DefaultPolicy") for p in resources(tap, "AWS::IAM::Policy")
+    )
+
+
+def _fleet_launch_template(tap: Template) -> tuple[str, dict[str, Any]]:
+    """The launch template the application Auto Scaling group launches from."""
+    (_, group) = the(tap, "AWS::AutoScaling::AutoScalingGroup")
+    props = group["Properties"]
+    spec = (
+        props["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
+        if "MixedInstancesPolicy" in props
+        else props["LaunchTemplate"]
+    )
+    template_id = spec["LaunchTemplateId"]["Ref"]
+    return template_id, tap["Resources"][template_id]
+
+
+def _role_of_profile(tap: Template, profile_arn: Any) -> str:
+    profile_id = profile_arn["Fn::GetAtt"][0]
+    role_id: str = tap["Resources"][profile_id]["Properties"]["Roles"][0]["Ref"]
+    return role_id
+
+
+def _policies_of(tap: Template, role_id: str) -> list[dict[str, Any]]:
+    return [
+        p for p in properties(tap, "AWS::IAM::ManagedPolicy") if ref(role_id) in p.get("Roles", [])
+    ]
+
+
+def check_IAM_05_fleet_has_own_role_with_separate_policies_and_scoped_secret_read(
+    tap: Template, e: Expectations
+) -> None:
+    (_, template) = _fleet_launch_template(tap)
+    role_id = _role_of_profile(
+        tap, template["Properties"]["LaunchTemplateData"]["IamInstanceProfile"]["Arn"]
+    )
+    role = tap["Resources"][role_id]["Properties"]
+    managed = json.dumps(role["ManagedPolicyArns"])
+    assert "AmazonSSMManagedInstanceCore" in managed and "CloudWatchAgentServerPolicy" in managed
+    attached = _policies_of(tap, role_id)
+    assert len(attached) >= 2, "separate customer-managed policies per concern"
+    secret_reads = [
+        s
+        for p in attached
+        for s in p["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+    ]
+    assert secret_reads and all(s["Resource"] != "*" for s in secret_reads)
+    profiles = [p["Roles"][0]["Ref"] for p in properties(tap, "AWS::IAM::InstanceProfile")]
+    assert len(profiles) == len(set(profiles)), "every compute resource has its own role"
+
+
+def check_IAM_06_service_roles_for_monitoring_flow_logs_config_and_trail(
+    tap: Template, e: Expectations
+) -> None:
+    trusted = json.dumps([r["AssumeRolePolicyDocument"] for r in properties(tap, "AWS::IAM::Role")])
+    for service in e.service_roles:
+        assert service in trusted, service
+
+
+# ---- CMP ----------------------------------------------------------------------------------------
+def _launch_data(tap: Template) -> dict[str, Any]:
+    (_, template) = _fleet_launch_template(tap)
+    data: dict[str, Any] = template["Properties"]["LaunchTemplateData"]
+    return data
+
+
+def check_CMP_01_launch_template_with_ssm_parameter_ami(tap: Template, e: Expectations) -> None:
+    assert "Mappings" not in tap
+    image = _launch_data(tap)["ImageId"]["Ref"]
+    assert tap["Parameters"][image]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert "al2023" in tap["Parameters"][image]["Default"]
+    assert resources(tap, "AWS::EC2::Instance") == {}
+    assert resources(tap, "AWS::AutoScaling::LaunchConfiguration") == {}
+
+
+def check_CMP_02_imdsv2_required(tap: Template, e: Expectations) -> None:
+    assert _launch_data(tap)["MetadataOptions"] == {
+        "HttpEndpoint": "enabled",
+        "HttpPutResponseHopLimit": 1,
+        "HttpTokens": "required",
+    }
+
+
+def check_CMP_03_root_volume_gp3_encrypted_deleted_on_termination(
+    tap: Template, e: Expectations
+) -> None:
+    [mapping] = _launch_data(tap)["BlockDeviceMappings"]
+    ebs = mapping["Ebs"]
+    assert (ebs["VolumeType"], ebs["Encrypted"], ebs["DeleteOnTermination"]) == ("gp3", True, True)
+
+
+def _user_data(tap: Template) -> str:
+    """The launch template's user data as the script text (references rendered as JSON)."""
+    return rendered(_launch_data(tap)["UserData"]["Fn::Base64"])
+
+
+def _asg(tap: Template) -> dict[str, Any]:
+    (_, group) = the(tap, "AWS::AutoScaling::AutoScalingGroup")
+    return group
+
+
+def check_CMP_04_asg_over_private_subnets_with_elb_health_and_notifications(
+    tap: Template, e: Expectations
+) -> None:
+    props = _asg(tap)["Properties"]
+    app = _subnets_of_tier(tap, "App")
+    assert sorted(s["Ref"] for s in props["VPCZoneIdentifier"]) == sorted(app)
+    assert props["HealthCheckType"] == "ELB" and props["HealthCheckGracePeriod"] > 0
+    assert int(props["MinSize"]) >= 2
+    assert props["DesiredCapacity"] == ref("InstanceCount")
+    assert props["MetricsCollection"]
+    [notification] = props["NotificationConfigurations"]
+    assert len(notification["NotificationTypes"]) == 4
+    assert props["TargetGroupARNs"]
+
+
+def check_CMP_05_rolling_update_and_creation_policy_wait_for_signals(
+    tap: Template, e: Expectations
+) -> None:
+    group = _asg(tap)
+    rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["WaitOnResourceSignals"] is True and rolling["MinInstancesInService"] >= 1
+    assert group["CreationPolicy"]["ResourceSignal"]["Count"] >= 2
+    script = _user_data(tap)
+    # The signal is sent from the EXIT trap with the script's exit code, and the script only
+    # exits 0 after the application answered its health check.
+    assert re.search(r"trap exitTrap EXIT", script)
+    assert re.search(r"cfn-signal .*-e \$exitCode", script)
+    assert "set -euo pipefail" in script
+    readiness = script.index("http://127.0.0.1:80/health")
+    assert script.index("exit 1", readiness) > readiness
+
+
+def check_CMP_06_target_tracking_step_predictive_hooks_and_mixed_instances(
+    tap: Template, e: Expectations
+) -> None:
+    policies = properties(tap, "AWS::AutoScaling::ScalingPolicy")
+    kinds = {p.get("PolicyType", "SimpleScaling") for p in policies}
+    assert {"TargetTrackingScaling", "StepScaling", "PredictiveScaling"} <= kinds
+    tracked = json.dumps([p.get("TargetTrackingConfiguration") for p in policies])
+    assert "ASGAverageCPUUtilization" in tracked and "ALBRequestCountPerTarget" in tracked
+    hooks = properties(tap, "AWS::AutoScaling::LifecycleHook")
+    assert {h["LifecycleTransition"] for h in hooks} == {
+        "autoscaling:EC2_INSTANCE_LAUNCHING",
+        "autoscaling:EC2_INSTANCE_TERMINATING",
+    }
+    overrides = _asg(tap)["Properties"]["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"]
+    assert len(overrides) >= 3
+
+
+def check_CMP_07_cloudwatch_agent_ships_memory_disk_and_logs(
+    tap: Template, e: Expectations
+) -> None:
+    script = _user_data(tap)
+    assert "amazon-cloudwatch-agent-ctl -a fetch-config" in script
+    config = json.loads(script.split("<<'CWAGENTCONFIG'\n")[1].split("CWAGENTCONFIG")[0])
+    metrics = config["metrics"]["metrics_collected"]
+    assert "mem_used_percent" in metrics["mem"]["measurement"]
+    assert "used_percent" in metrics["disk"]["measurement"]
+    shipped = {f["file_path"] for f in config["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert {"/var/log/messages", "/var/log/app/app.log"} <= shipped
+
+
+# ---- DB -----------------------------------------------------------------------------------------
+def _db(tap: Template) -> dict[str, Any]:
+    (_, db) = the(tap, "AWS::RDS::DBInstance")
+    props: dict[str, Any] = db["Properties"]
+    return props
+
+
+def check_DB_01_credentials_generated_in_secrets_manager_with_rotation(
+    tap: Template, e: Expectations
+) -> None:
+    assert not any(p.get("NoEcho") for p in tap["Parameters"].values())
+    assert mentions(_db(tap)["MasterUserPassword"], "resolve:secretsmanager")
+    [secret] = properties(tap, "AWS::SecretsManager::Secret")
+    assert "GenerateSecretString" in secret and "KmsKeyId" in secret
+    [rotation] = properties(tap, "AWS::SecretsManager::RotationSchedule")
+    assert rotation["RotationRules"] and "HostedRotationLambda" in rotation
+
+
+def check_DB_02_isolated_private_non_default_port(tap: Template, e: Expectations) -> None:
+    db = _db(tap)
+    assert db["PubliclyAccessible"] is False
+    assert db["Port"] == str(e.database_port)
+    (_, group) = the(tap, "AWS::RDS::DBSubnetGroup")
+    assert sorted(s["Ref"] for s in group["Properties"]["SubnetIds"]) == sorted(
+        _subnets_of_tier(tap, "Data")
+    )
+
+
+def check_DB_03_multi_az(tap: Template, e: Expectations) -> None:
+    assert _db(tap)["MultiAZ"] is True
+
+
+def check_DB_04_parameter_group_forces_tls(tap: Template, e: Expectations) -> None:
+    (group_id, group) = the(tap, "AWS::RDS::DBParameterGroup")
+    assert group["Properties"]["Parameters"]["require_secure_transport"] == "ON"
+    assert _db(tap)["DBParameterGroupName"] == ref(group_id)
+
+
+def check_DB_05_enhanced_monitoring_and_performance_insights(
+    tap: Template, e: Expectations
+) -> None:
+    db = _db(tap)
+    assert db["MonitoringInterval"] == 60 and "MonitoringRoleArn" in db
+    assert db["EnablePerformanceInsights"] is True
+    assert db["PerformanceInsightsRetentionPeriod"] >= 7
+
+
+def check_DB_06_log_exports(tap: Template, e: Expectations) -> None:
+    assert set(_db(tap)["EnableCloudwatchLogsExports"]) == {
+        "error",
+        "general",
+        "slowquery",
+        "audit",
+    }
+
+
+def check_DB_07_backups_windows_tags_protection_and_snapshot_policy(
+    tap: Template, e: Expectations
+) -> None:
+    (_, resource) = the(tap, "AWS::RDS::DBInstance")
+    db = resource["Properties"]
+    assert db["BackupRetentionPeriod"] >= e.min_backup_retention_days
+    assert db["PreferredBackupWindow"] and db["PreferredMaintenanceWindow"]
+    assert db["CopyTagsToSnapshot"] is True and db["DeletionProtection"] is True
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Snapshot"
+
+
+def check_DB_08_engine_pinned_to_mysql_8_0_minor_with_auto_upgrades(
+    tap: Template, e: Expectations
+) -> None:
+    db = _db(tap)
+    assert db["Engine"] == "mysql"
+    assert re.fullmatch(r"8\.0\.\d+", db["EngineVersion"])
+    assert db["AutoMinorVersionUpgrade"] is True
+
+
+def check_DB_09_iam_database_authentication(tap: Template, e: Expectations) -> None:
+    assert _db(tap)["EnableIAMDatabaseAuthentication"] is True
+
+
+# ---- S3 -----------------------------------------------------------------------------------------
+def check_S3_01_buckets_private_owner_enforced_versioned_encrypted(
+    tap: Template, e: Expectations
+) -> None:
+    for logical_id, bucket in resources(tap, "AWS::S3::Bucket").items():
+        props = bucket["Properties"]
+        assert all(props["PublicAccessBlockConfiguration"].values()), logical_id
+        assert len(props["PublicAccessBlockConfiguration"]) == 4
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        algorithm = sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        if logical_id.startswith(("AccessLogsBucket", "AlbLogsBucket")):
+            assert algorithm == "AES256"  # the writing services require SSE-S3
+        else:
+            assert algorithm == "aws:kms"
+
+
+def check_S3_02_access_logging_to_the_dedicated_bucket(tap: Template, e: Expectations) -> None:
+    buckets = resources(tap, "AWS::S3::Bucket")
+    [log_bucket] = [b for b in buckets if b.startswith("AccessLogsBucket")]
+    for logical_id, bucket in buckets.items():
+        if logical_id != log_bucket:
+            target = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]
+            assert target == ref(log_bucket), logical_id
+
+
+def check_S3_03_lifecycle_tiering_noncurrent_expiry_and_multipart_cleanup(
+    tap: Template, e: Expectations
+) -> None:
+    for logical_id, bucket in resources(tap, "AWS::S3::Bucket").items():
+        [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert rule["Transitions"], logical_id
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+        assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] > 0
+
+
+def check_S3_04_log_buckets_immutable_and_service_writes_conditioned(
+    tap: Template, e: Expectations
+) -> None:
+    for policy in properties(tap, "AWS::S3::BucketPolicy"):
+        document = policy["PolicyDocument"]["Statement"]
+        denies = [s for s in document if s["Effect"] == "Deny"]
+        assert any("s3:DeleteObjectVersion" in as_list(s["Action"]) for s in denies)
+        assert any("s3:PutBucketPolicy" in as_list(s["Action"]) for s in denies)
+        for statement in document:
+            principal = statement.get("Principal", {})
+            writes = "s3:PutObject" in as_list(statement["Action"])
+            if statement["Effect"] == "Allow" and isinstance(principal, dict) and writes:
+                service = json.dumps(principal)
+                if "logdelivery.elasticloadbalancing" in service or "AWS" in principal:
+                    continue  # the ELB log-delivery account principal takes no conditions
+                assert mentions(statement.get("Condition"), "aws:Source"), statement
+
+
+# ---- LOG ----------------------------------------------------------------------------------------
+def check_LOG_01_trail_multi_region_validated_encrypted_streamed_with_data_events(
+    tap: Template, e: Expectations
+) -> None:
+    (_, trail) = the(tap, "AWS::CloudTrail::Trail")
+    props = trail["Properties"]
+    assert props["IsMultiRegionTrail"] and props["IncludeGlobalServiceEvents"]
+    assert props["EnableLogFileValidation"] is True and "KMSKeyId" in props
+    assert "CloudWatchLogsLogGroupArn" in props and "CloudWatchLogsRoleArn" in props
+    assert mentions(props["AdvancedEventSelectors"], "AWS::S3::Object")
+
+
+def check_LOG_02_config_records_everything_into_an_encrypted_bucket(
+    tap: Template, e: Expectations
+) -> None:
+    (_, recorder) = the(tap, "AWS::Config::ConfigurationRecorder")
+    group = recorder["Properties"]["RecordingGroup"]
+    assert group == {"AllSupported": True, "IncludeGlobalResourceTypes": True}
+    (_, channel) = the(tap, "AWS::Config::DeliveryChannel")
+    assert "S3KmsKeyArn" in channel["Properties"]
+    role_id = recorder["Properties"]["RoleARN"]["Fn::GetAtt"][0]
+    assert mentions(tap["Resources"][role_id], "AWS_ConfigRole")
+    assert len(resources(tap, "AWS::Config::ConfigRule")) >= 20
+
+
+def check_LOG_03_every_log_group_encrypted_with_retention(tap: Template, e: Expectations) -> None:
+    for logical_id, group in resources(tap, "AWS::Logs::LogGroup").items():
+        assert "KmsKeyId" in group["Properties"], logical_id
+        assert group["Properties"].get("RetentionInDays"), logical_id
+
+
+def check_LOG_04_alb_access_logs_to_s3_with_lifecycle(tap: Template, e: Expectations) -> None:
+    (_, alb) = the(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    bucket_id = attributes["access_logs.s3.bucket"]["Ref"]
+    rules = tap["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rules[0]["ExpirationInDays"] == 90
+
+
+def check_LOG_05_waf_logging_to_encrypted_log_group(tap: Template, e: Expectations) -> None:
+    (_, logging) = the(tap, "AWS::WAFv2::LoggingConfiguration")
+    destination = logging["Properties"]["LogDestinationConfigs"]
+    assert mentions(destination, "aws-waf-logs-") or mentions(destination, "WebAcl")
+
+
+# ---- EDGE ---------------------------------------------------------------------------------------
+def check_EDGE_01_alb_hardened_attributes(tap: Template, e: Expectations) -> None:
+    (_, alb) = the(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["routing.http.preserve_host_header.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+
+
+def check_EDGE_02_certificate_is_optional_through_a_condition(
+    tap: Template, e: Expectations
+) -> None:
+    condition = tap["Conditions"][e.certificate_condition]
+    [parameter_name] = [
+        name for name in tap["Parameters"] if mentions(condition, json.dumps(ref(name)))
+    ]
+    parameter = tap["Parameters"][parameter_name]
+    assert parameter["Default"] == "" and "AllowedPattern" in parameter
+    assert condition == {"Fn::Not": [{"Fn::Equals": [ref(parameter_name), ""]}]}
+    conditioned = [
+        r for r in tap["Resources"].values() if r.get("Condition") == e.certificate_condition
+    ]
+    assert any(r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" for r in conditioned)
+
+
+def check_EDGE_03_waf_managed_rule_groups_and_rate_rule_with_metrics(
+    tap: Template, e: Expectations
+) -> None:
+    (acl_id, acl) = the(tap, "AWS::WAFv2::WebACL")
+    rules = acl["Properties"]["Rules"]
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    } <= managed
+    assert any("RateBasedStatement" in r["Statement"] for r in rules)
+    assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
+    (_, association) = the(tap, "AWS::WAFv2::WebACLAssociation")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+
+
+def check_EDGE_04_target_group_health_checks_and_deregistration_delay(
+    tap: Template, e: Expectations
+) -> None:
+    (_, group) = the(tap, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    props = group["Properties"]
+    for key in (
+        "HealthCheckPath",
+        "HealthCheckProtocol",
+        "HealthCheckIntervalSeconds",
+        "HealthCheckTimeoutSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "Matcher",
+    ):
+        assert key in props, key
+    attributes = {a["Key"]: a["Value"] for a in props["TargetGroupAttributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "30"
+
+
+# ---- MON ----------------------------------------------------------------------------------------
+def check_MON_01_alarm_topic_encrypted_with_subscriptions_and_dead_letter_queue(
+    tap: Template, e: Expectations
+) -> None:
+    (_, topic) = the(tap, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+    [subscription] = resources(tap, "AWS::SNS::Subscription").values()
+    assert subscription["Condition"] == e.email_condition
+    assert mentions(subscription["Properties"]["RedrivePolicy"], "DeadLetterQueue")
+
+
+def check_MON_02_alarms_with_actions_descriptions_and_zero_safe_error_rate(
+    tap: Template, e: Expectations
+) -> None:
+    (topic_id, _) = the(tap, "AWS::SNS::Topic")
+    all_alarms = properties(tap, "AWS::CloudWatch::Alarm")
+    alarms = [a for a in all_alarms if ref(topic_id) in a["AlarmActions"]]
+    scaling = [a for a in all_alarms if a not in alarms]
+    assert len(alarms) >= 8
+    for alarm in alarms:
+        assert alarm["OKActions"] == [ref(topic_id)] and alarm["AlarmDescription"]
+        assert alarm["TreatMissingData"]
+    # The rest are step-scaling triggers: they act on a scaling policy, not on people.
+    for alarm in scaling:
+        [action] = alarm["AlarmActions"]
+        assert tap["Resources"][action["Ref"]]["Type"] == "AWS::AutoScaling::ScalingPolicy"
+    expressions = json.dumps([a.get("Metrics") for a in alarms])
+    assert "IF(requests > 0" in expressions
+    metric_names = json.dumps(alarms)
+    for metric in (
+        "CPUUtilization",
+        "UnHealthyHostCount",
+        "FreeStorageSpace",
+        "DatabaseConnections",
+    ):
+        assert metric in metric_names, metric
+    assert '"p99"' in metric_names
+
+
+def check_MON_03_composite_alarm_with_ok_actions(tap: Template, e: Expectations) -> None:
+    (_, composite) = the(tap, "AWS::CloudWatch::CompositeAlarm")
+    props = composite["Properties"]
+    assert props["AlarmActions"] and props["OKActions"]
+    assert mentions(props["AlarmRule"], "ALARM(")
+
+
+def check_MON_04_dashboard(tap: Template, e: Expectations) -> None:
+    (_, dashboard) = the(tap, "AWS::CloudWatch::Dashboard")
+    assert mentions(dashboard["Properties"]["DashboardBody"], "widgets")
+
+
+# ---- RES ----------------------------------------------------------------------------------------
+def check_RES_02_stateful_resources_retained_and_database_snapshotted(
+    tap: Template, e: Expectations
+) -> None:
+    keep = {"Retain", "Snapshot"}
+    for resource_type in (
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::SecretsManager::Secret",
+        "AWS::SQS::Queue",
+        "AWS::RDS::DBInstance",
+    ):
+        for logical_id, resource in resources(tap, resource_type).items():
+            assert resource.get("DeletionPolicy") in keep, logical_id
+            assert resource.get("UpdateReplacePolicy") in keep, logical_id
+
+
+# ---- GOV ----------------------------------------------------------------------------------------
+TAGGABLE_SKIP = {"AWS::EC2::LaunchTemplate", "AWS::AutoScaling::AutoScalingGroup"}
+
+
+def check_GOV_01_governance_tags_on_taggable_resources(tap: Template, e: Expectations) -> None:
+    required = {"Environment", "Project", "Owner", "CostCenter", "ManagedBy"}
+    tagged = 0
+    for logical_id, resource in tap["Resources"].items():
+        tags = resource.get("Properties", {}).get("Tags")
+        if isinstance(tags, list) and tags and isinstance(tags[0], dict) and "Key" in tags[0]:
+            keys = {t["Key"] for t in tags}
+            assert required <= keys, f"{logical_id} lacks {required - keys}"
+            tagged += 1
+    assert tagged > 40
+
+
+def check_GOV_02_name_tags_follow_the_convention(tap: Template, e: Expectations) -> None:
+    assert e.names, "the stack declares its naming convention"
+    for resource_type, expected in e.names.items():
+        for logical_id, resource in resources(tap, resource_type).items():
+            assert rendered(tag_value(resource, "Name")) == expected, logical_id
+    for props in properties(tap, "AWS::S3::Bucket"):
+        assert "BucketName" not in props, "physical names block replacement"
+    for props in properties(tap, "AWS::RDS::DBInstance"):
+        identifier = props.get("DBInstanceIdentifier")
+        assert identifier is None or not isinstance(identifier, str), "fixed literal identifier"
+
+
+def check_GOV_03_parameters_validated_and_grouped(tap: Template, e: Expectations) -> None:
+    interface = tap["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = {p for group in interface["ParameterGroups"] for p in group["Parameters"]}
+    assert grouped == e.parameters and e.parameters <= set(interface["ParameterLabels"])
+    for name in e.parameters:
+        parameter = tap["Parameters"][name]
+        rules = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"} & set(parameter)
+        assert rules and parameter["ConstraintDescription"], name
+        assert parameter.get("Description"), name
+    assert not any(
+        p.get("NoEcho") is not True and "password" in name.lower()
+        for name, p in tap["Parameters"].items()
+    ), "a password parameter"
+
+
+def check_GOV_04_conditions_for_optional_features(tap: Template, e: Expectations) -> None:
+    assert e.conditions and e.conditions <= set(tap["Conditions"])
+    used = json.dumps(tap["Resources"]) + json.dumps(tap.get("Outputs", {}))
+    for name in e.conditions:
+        assert f'"{name}"' in used, f"condition {name} is declared but gates nothing"
+
+
+def check_GOV_05_outputs_exported_with_stack_name_prefix(tap: Template, e: Expectations) -> None:
+    outputs = tap["Outputs"]
+    assert e.outputs <= set(outputs), sorted(e.outputs - set(outputs))
+    for name, output in outputs.items():
+        assert output["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + name}
+        assert output["Description"]
+
+
+# ---- controls only some stacks carry ----------------------------------------------------------
+def check_NET_10_no_ssh_or_rdp_from_anywhere_and_ssm_bastion(
+    tap: Template, e: Expectations
+) -> None:
+    groups = resources(tap, "AWS::EC2::SecurityGroup")
+    rules = properties(tap, "AWS::EC2::SecurityGroupIngress") + [
+        r for g in groups.values() for r in g["Properties"].get("SecurityGroupIngress", [])
+    ]
+    for rule in rules:
+        ports = range(rule.get("FromPort", 0), rule.get("ToPort", 65535) + 1)
+        if 22 in ports or 3389 in ports:
+            assert rule.get("CidrIp") not in ("0.0.0.0/0", None) or "SourceSecurityGroupId" in rule
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+    for logical_id, instance in resources(tap, "AWS::EC2::Instance").items():
+        role_id = _instance_role(tap, instance)
+        managed = json.dumps(tap["Resources"][role_id]["Properties"]["ManagedPolicyArns"])
+        assert "AmazonSSMManagedInstanceCore" in managed, logical_id
+
+
+def _instance_launch_data(tap: Template, instance: dict[str, Any]) -> dict[str, Any]:
+    template_id = instance["Properties"]["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    data: dict[str, Any] = tap["Resources"][template_id]["Properties"]["LaunchTemplateData"]
+    return data
+
+
+def _instance_role(tap: Template, instance: dict[str, Any]) -> str:
+    profile = (
+        instance["Properties"].get("IamInstanceProfile")
+        or _instance_launch_data(tap, instance)["IamInstanceProfile"]["Arn"]
+    )
+    if isinstance(profile, dict) and "Ref" in profile:
+        profile_props = tap["Resources"][profile["Ref"]]["Properties"]
+        role_id: str = profile_props["Roles"][0]["Ref"]
+        return role_id
+    return _role_of_profile(tap, profile)
+
+
+def check_CMP_08_bastion_ssm_managed_imdsv2_encrypted_own_role(
+    tap: Template, e: Expectations
+) -> None:
+    (_, bastion) = the(tap, "AWS::EC2::Instance")
+    data = _instance_launch_data(tap, bastion)
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["MetadataOptions"]["HttpEndpoint"] == "enabled"
+    for mapping in data["BlockDeviceMappings"]:
+        assert mapping["Ebs"]["Encrypted"] is True and "KmsKeyId" in mapping["Ebs"]
+    assert mentions(data["ImageId"], "Ssm") or mentions(data["ImageId"], "ssm")
+    role_id = _instance_role(tap, bastion)
+    (_, template) = _fleet_launch_template(tap)
+    fleet_role = _role_of_profile(
+        tap, template["Properties"]["LaunchTemplateData"]["IamInstanceProfile"]["Arn"]
+    )
+    assert role_id != fleet_role, "the bastion shares the fleet's role"
+
+
+def check_IAM_02_mfa_enforced_by_a_group_policy(tap: Template, e: Expectations) -> None:
+    denies = [
+        (p, s)
+        for p in properties(tap, "AWS::IAM::ManagedPolicy")
+        for s in p["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and "NotAction" in s
+    ]
+    [(policy, deny)] = [
+        (p, s) for p, s in denies if mentions(s.get("Condition"), "aws:MultiFactorAuthPresent")
+    ]
+    assert deny["Condition"]["BoolIfExists"]["aws:MultiFactorAuthPresent"] == "false"
+    assert "iam:EnableMFADevice" in deny["NotAction"]
+    assert policy.get("Groups"), "the MFA policy is attached to a group"
+
+
+def check_IAM_03_account_password_policy_through_a_custom_resource(
+    tap: Template, e: Expectations
+) -> None:
+    [policy] = properties(tap, "Custom::AccountPasswordPolicy")
+    assert int(policy["MinimumPasswordLength"]) >= 14
+    for flag in ("RequireUppercaseCharacters", "RequireLowercaseCharacters", "RequireNumbers",
+                 "RequireSymbols"):  # fmt: skip
+        assert str(policy[flag]).lower() == "true", flag
+    assert int(policy["PasswordReusePrevention"]) >= 1 and int(policy["MaxPasswordAge"]) >= 1
+
+
+def check_IAM_04_config_rules_for_key_rotation_and_mfa(tap: Template, e: Expectations) -> None:
+    identifiers = {
+        r["Source"]["SourceIdentifier"] for r in properties(tap, "AWS::Config::ConfigRule")
+    }
+    assert {
+        "ACCESS_KEYS_ROTATED",
+        "IAM_USER_MFA_ENABLED",
+        "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",
+        "ROOT_ACCOUNT_MFA_ENABLED",
+    } <= identifiers
+
+
+def check_RES_01_backup_vault_plan_and_selections(tap: Template, e: Expectations) -> None:
+    (_, vault) = the(tap, "AWS::Backup::BackupVault")
+    assert vault["Properties"]["EncryptionKeyArn"] in _key_arns(tap)
+    (_, plan) = the(tap, "AWS::Backup::BackupPlan")
+    rules = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    assert len(rules) >= 3
+    assert any(r.get("Lifecycle", {}).get("MoveToColdStorageAfterDays") for r in rules)
+    assert all(r["Lifecycle"]["DeleteAfterDays"] > 0 for r in rules)
+    selections = json.dumps(properties(tap, "AWS::Backup::BackupSelection"))
+    (db_id, _) = the(tap, "AWS::RDS::DBInstance")
+    assert db_id in selections, "the database is covered"
+    assert "AWS::EC2::Instance" in json.dumps(resources(tap, "AWS::EC2::Instance")) and (
+        next(iter(resources(tap, "AWS::EC2::Instance"))) in selections or "ListOfTags" in selections
+    ), "EC2 volumes are covered"
+
+
+# ---- registry -----------------------------------------------------------------------------------
+Check = Callable[[Template, Expectations], None]
+
+
+def _registry() -> dict[str, Check]:
+    checks: dict[str, Check] = {}
+    for name, function in globals().items():
+        match = re.match(r"^check_([A-Z0-9]+)_(\d\d)_", name)
+        if match:
+            checks[f"{match[1]}-{match[2]}"] = function
+    return checks
+
+
+CHECKS = _registry()
+
+
+def check(control: str, template: Template, expectations: Expectations) -> None:
+    """Run the assertion for ``control``; a control without one is a failure, not a pass."""
+    assert control in CHECKS, (
+        f"no assertion for {control}: add check_{control.replace('-', '_')}_..."
+    )
+    CHECKS[control](template, expectations)
