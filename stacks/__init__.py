@@ -9,6 +9,10 @@ from config import EnvironmentConfig
 
 def reference_stacks(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stack]:
     """Create every reference stack in ``app`` for ``config``."""
+    from stacks.enterprise_web_app_stack import EnterpriseWebAppStack
     from stacks.tap_stack import TapStack
 
-    return [TapStack(app, "TapStack", config=config)]
+    return [
+        EnterpriseWebAppStack(app, "EnterpriseWebAppStack", config=config),
+        TapStack(app, "TapStack", config=config),
+    ]

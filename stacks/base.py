@@ -21,6 +21,8 @@ from constructs_lib.tagging import StandardTags, apply_standard_tags
 
 #: ``AllowedPattern`` of an optional ACM certificate ARN parameter.
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
+#: ``AllowedPattern`` of an optional HTTPS webhook (PagerDuty, chat) parameter.
+HTTPS_URL_PATTERN = r"^$|^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?$"
 #: ``AllowedPattern`` of an optional e-mail parameter.
 EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -137,6 +139,18 @@ class ReferenceStack(cdk.Stack):
             description="Receives alarm and OK notifications after confirming the subscription.",
         )
 
+    def optional_webhook_parameter(self) -> tuple[cdk.CfnParameter, cdk.CfnCondition]:
+        """``AlertWebhookUrl`` (empty: none) and ``HasAlertWebhook`` for HTTPS alarms (MON-01)."""
+        return self.optional_parameter(
+            "AlertWebhookUrl",
+            group="Monitoring",
+            label="HTTPS endpoint for alarms, e.g. PagerDuty (empty: none)",
+            pattern=HTTPS_URL_PATTERN,
+            constraint="empty, or an https:// URL",
+            description="Receives alarm and OK notifications over HTTPS (SNS HTTPS subscription).",
+            condition_name="HasAlertWebhook",
+        )
+
     def condition(self, name: str, expression: cdk.ICfnConditionExpression) -> cdk.CfnCondition:
         """Declare a named condition for an optional feature (GOV-04)."""
         return cdk.CfnCondition(self, name, expression=expression)
@@ -169,6 +183,15 @@ class ReferenceStack(cdk.Stack):
         """Set this stack's naming convention (GOV-02), e.g. ``corp-{resource_type}-{app}``."""
         self.naming = NamingConvention(template, fixed)
         return self.naming
+
+    def name_everything(self, field_name: str) -> None:
+        """Give every taggable resource a conventional ``Name`` derived from its construct path.
+
+        Call last: resources created afterwards keep CDK's default names.
+        """
+        if self.naming is None:
+            raise ValueError(f"{self.node.id}: call use_naming(...) before name_everything(...)")
+        self.naming.tag_everything(self, field_name)
 
     def name_tag(self, construct: IConstruct, **values: str) -> str:
         """Tag ``construct``'s own resource with its conventional ``Name``."""

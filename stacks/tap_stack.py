@@ -20,9 +20,11 @@ from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
     access_logs_bucket,
+    add_function_error_alarms,
     add_service_alarms,
     add_web_tier,
     alb_logs_bucket,
+    export_key_resources,
     log_bucket,
 )
 
@@ -85,6 +87,9 @@ class TapStack(ReferenceStack):
         self.alarms.add_email_subscription(
             self.alert_email.value_as_string, condition=self.has_alert_email
         )
+        self.alarms.add_https_subscription(
+            self.alert_webhook.value_as_string, condition=self.has_alert_webhook
+        )
         self.tier = add_web_tier(
             self,
             WebTierSettings(
@@ -114,15 +119,29 @@ class TapStack(ReferenceStack):
             bucket=self.trail_bucket,
             encryption_key=self.key,
             log_retention=config.log_retention,
+            lambda_data_events=True,
         )
         self.config_recorder = ConfigRecorder(
             self, "ConfigRecorder", bucket=self.config_bucket, encryption_key=self.key
         )
 
         self.monitoring = add_service_alarms(self, self.tier, self.alarms)
+        self.function_alarms = add_function_error_alarms(self, self.alarms)
         self.dashboard = self.monitoring.dashboard
         self._naming()
         self._outputs()
+        export_key_resources(
+            self,
+            self.tier,
+            buckets={
+                "AccessLogsBucket": self.access_logs_bucket,
+                "TrailBucket": self.trail_bucket,
+                "ConfigBucket": self.config_bucket,
+                "FlowLogsBucket": self.flow_logs_bucket,
+                "AlbLogsBucket": self.alb_logs_bucket,
+            },
+            keys={"DataKey": self.key},
+        )
         self.publish_interface()
 
     # ---------------------------------------------------------------------------------------------
@@ -153,6 +172,7 @@ class TapStack(ReferenceStack):
         )
         self.certificate_arn, self.has_certificate = self.optional_certificate_parameter()
         self.alert_email, self.has_alert_email = self.optional_email_parameter()
+        self.alert_webhook, self.has_alert_webhook = self.optional_webhook_parameter()
 
     def _naming(self) -> None:
         """``tap-<component>-<EnvironmentSuffix>`` Name tags on the main resources (GOV-02)."""
@@ -171,6 +191,7 @@ class TapStack(ReferenceStack):
         self.name_tag(self.database.instance, component="db")
         self.name_tag(self.alarms.topic, component="alarms")
         self.name_tag(self.key.key, component="data-key")
+        self.name_everything("component")
 
     def _outputs(self) -> None:
         vpc = self.network.vpc

@@ -8,16 +8,19 @@ extra services and outputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import CfnCondition
+import aws_cdk as cdk
+from aws_cdk import CfnCondition, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 
 from constructs_lib.compute import HardenedFleet
 from constructs_lib.database import SecureDatabase
+from constructs_lib.encryption import EncryptionKey
 from constructs_lib.load_balancing import SecureLoadBalancer
 from constructs_lib.monitoring import AlarmSpec, AlarmTopic, OperationsDashboard, error_rate_percent
 from constructs_lib.network import SecureVpc
@@ -334,3 +337,86 @@ def add_service_alarms(stack: ReferenceStack, tier: WebTier, topic: AlarmTopic) 
         alarms=[*alarms.values(), composite],
     )
     return ServiceAlarms(alarms, composite, dashboard)
+
+
+def add_function_error_alarms(stack: ReferenceStack, topic: AlarmTopic) -> list[cloudwatch.Alarm]:
+    """MON-02 "Lambda errors": one alarm per function in the stack, including the custom-resource
+    handlers (a failing handler means a deployment is failing). Call after all functions exist."""
+    alarms = []
+    for function in stack.node.find_all():
+        if not isinstance(function, lambda_.Function):
+            continue
+        owner = function.node.scope
+        assert owner is not None
+        alarm_id = f"{owner.node.id}{function.node.id}ErrorsAlarm"
+        alarms.append(
+            topic.create_alarm(
+                stack,
+                alarm_id,
+                AlarmSpec(
+                    metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                    threshold=1,
+                    evaluation_periods=1,
+                    description=f"{function.node.path} reported errors: read its log group",
+                ),
+            )
+        )
+    return alarms
+
+
+def export_key_resources(
+    stack: ReferenceStack,
+    tier: WebTier,
+    *,
+    buckets: Mapping[str, SecureBucket],
+    keys: Mapping[str, EncryptionKey],
+) -> None:
+    """GOV-05: outputs for every key identifier of the web tier, unless the stack already has one
+    under that name: subnets, buckets, keys, security groups, WAF, launch template."""
+    network = tier.network
+    outputs: list[tuple[str, str, str]] = [
+        (f"{tier_name}Subnet{index}Id", subnet.subnet_id, f"{tier_name} subnet {index}")
+        for tier_name, subnets in (
+            ("Public", network.public_subnets),
+            ("Private", network.app_subnets),
+            ("Data", network.data_subnets),
+        )
+        for index, subnet in enumerate(subnets, start=1)
+    ]
+    outputs += [
+        (f"{name}Name", bucket.bucket_name, f"{name} bucket") for name, bucket in buckets.items()
+    ]
+    outputs += [
+        (f"{name}Arn", key.key_arn, f"{name} customer-managed key") for name, key in keys.items()
+    ]
+    outputs += [
+        ("WebACLArn", tier.web_acl.arn, "WAF web ACL protecting the load balancer"),
+        (
+            "LaunchTemplateId",
+            tier.fleet.launch_template.launch_template_id or "",
+            "Launch template",
+        ),
+        (
+            "LaunchTemplateVersion",
+            tier.fleet.launch_template.latest_version_number,
+            "Latest launch template version",
+        ),
+        (
+            "LoadBalancerSecurityGroupId",
+            tier.load_balancer.security_group.security_group_id,
+            "ALB security group",
+        ),
+        ("AppSecurityGroupId", tier.fleet.security_group.security_group_id, "Fleet security group"),
+        (
+            "DatabaseSecurityGroupId",
+            tier.database.security_group.security_group_id,
+            "Database security group",
+        ),
+        (
+            "EndpointSecurityGroupId",
+            network.endpoint_security_group.security_group_id,
+            "VPC interface endpoint security group",
+        ),
+    ]
+    existing = {o.node.id for o in stack.node.find_all() if isinstance(o, cdk.CfnOutput)}
+    stack.export_all([output for output in outputs if output[0] not in existing])

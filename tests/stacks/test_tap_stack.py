@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from controls.profiles import PROFILES
 from tests.stacks.control_assertions import Expectations, check
 from tests.stacks.queries import resources
+from tests.stacks.snapshots import masked
 
 Template = dict[str, Any]
 
@@ -54,16 +55,8 @@ def tap(templates: dict[str, Template]) -> Template:
 
 
 # ---- snapshot and pinned identities -------------------------------------------------------------
-def _masked(template: Template) -> Template:
-    """The template with asset hashes and CDK version details masked."""
-    text = json.dumps(template, sort_keys=True)
-    text = re.sub(r"[0-9a-f]{64}", "<asset-hash>", text)
-    text = re.sub(r'"/cdk-bootstrap/[^"]*"', '"<bootstrap-parameter>"', text)
-    return dict(json.loads(text))
-
-
 def test_template_snapshot(tap: Template, snapshot: SnapshotAssertion) -> None:
-    assert _masked(tap) == snapshot
+    assert masked(tap) == snapshot
 
 
 @pytest.mark.parametrize("resource_type", sorted(PINNED_STATEFUL_IDS))
@@ -89,8 +82,10 @@ TAP_STACK_OUTPUTS = (
 )
 
 EXPECTATIONS = Expectations(
-    parameters=frozenset({"EnvironmentSuffix", "InstanceCount", "CertificateArn", "AlertEmail"}),
-    conditions=frozenset({"HasCertificate", "HasAlertEmail"}),
+    parameters=frozenset(
+        {"EnvironmentSuffix", "InstanceCount", "CertificateArn", "AlertEmail", "AlertWebhookUrl"}
+    ),
+    conditions=frozenset({"HasCertificate", "HasAlertEmail", "HasAlertWebhook"}),
     outputs=frozenset(TAP_STACK_OUTPUTS),
     names={
         "AWS::EC2::VPC": "tap-vpc-${EnvironmentSuffix}",
