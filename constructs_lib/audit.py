@@ -34,7 +34,8 @@ class AuditTrail(Construct):
 
     :param bucket: the immutable log bucket the trail delivers to (its policy gets the
         CloudTrail statements, conditioned on this account's trails).
-    :param encryption_key: customer-managed key for log files and the log group.
+    :param encryption_key: customer-managed key for the log files (and the log group).
+    :param log_group_key: separate key for the CloudWatch Logs copy; default ``encryption_key``.
     :param s3_data_events: record S3 object-level events for every bucket except the trail's own.
     :param lambda_data_events: record Lambda invocations.
     :param dynamodb_data_events: record DynamoDB item-level events.
@@ -47,6 +48,7 @@ class AuditTrail(Construct):
         *,
         bucket: SecureBucket,
         encryption_key: EncryptionKey,
+        log_group_key: EncryptionKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         s3_data_events: bool = True,
         lambda_data_events: bool = False,
@@ -54,7 +56,8 @@ class AuditTrail(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = bucket
-        encryption_key.allow_cloudwatch_logs()
+        log_key = log_group_key or encryption_key
+        log_key.allow_cloudwatch_logs()
         encryption_key.allow_service_principal(
             "CloudTrailEncryptLogs",
             "cloudtrail.amazonaws.com",
@@ -80,7 +83,7 @@ class AuditTrail(Construct):
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            encryption_key=encryption_key.key,
+            encryption_key=log_key.key,
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -113,6 +113,8 @@ class Bastion(Construct):
     :param subnets: where the host runs (the first selected subnet). Default: the
         private-with-egress subnets, or the public subnets with ``public=True``. Public subnets
         only with ``public=True``; isolated subnets need interface endpoints for SSM.
+    :param log_encryption_key: separate customer key for the session log group; default
+        ``encryption_key``.
     :param encryption_key: customer key for the root volume and the session log group; the
         construct adds the key-policy statement CloudWatch Logs needs.
     :param instance_type: instance type (default ``t3.micro``); the AMI architecture follows it.
@@ -147,6 +149,7 @@ class Bastion(Construct):
         *,
         vpc: ec2.IVpc,
         encryption_key: kms.IKey,
+        log_encryption_key: kms.IKey | None = None,
         subnets: ec2.SubnetSelection | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
         ssh_ingress_cidr: str | None = None,
@@ -174,14 +177,15 @@ class Bastion(Construct):
         suffix = hashlib.sha256(self.node.path.encode()).hexdigest()[:8].upper()
 
         # ---- LOG-03: the session log group, CMK-encrypted and retained ----------------------
+        log_key = log_encryption_key or encryption_key
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            encryption_key=encryption_key,
+            encryption_key=log_key,
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        encryption_key.add_to_resource_policy(
+        log_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"CloudWatchLogsBastion{suffix}",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],

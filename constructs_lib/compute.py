@@ -126,6 +126,8 @@ class HardenedFleet(Construct):
 
     :param vpc: the VPC of the fleet.
     :param subnets: the private application subnets (two AZs or more, no public subnet).
+    :param log_encryption_key: separate customer key for the log group (a logs data domain);
+        default ``encryption_key``.
     :param encryption_key: customer key for the root volumes and the log group; the construct adds
         the key-policy statements EC2 Auto Scaling and CloudWatch Logs need.
     :param alarm_topic: SNS topic for every scaling notification.
@@ -169,6 +171,7 @@ class HardenedFleet(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         encryption_key: kms.IKey,
+        log_encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic,
         instance_type: str | None = None,
         min_capacity: int = 2,
@@ -242,11 +245,11 @@ class HardenedFleet(Construct):
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            encryption_key=encryption_key,
+            encryption_key=log_encryption_key or encryption_key,
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self._add_key_statements(encryption_key, alarm_topic)
+        self._add_key_statements(encryption_key, log_encryption_key or encryption_key, alarm_topic)
 
         # ---- IAM-05: own role and instance profile, one policy per concern ------------------
         self.role = iam.Role(
@@ -436,10 +439,12 @@ class HardenedFleet(Construct):
         assert isinstance(cfn, autoscaling.CfnAutoScalingGroup)
         return cfn
 
-    def _add_key_statements(self, key: kms.IKey, alarm_topic: sns.ITopic) -> None:
+    def _add_key_statements(
+        self, key: kms.IKey, log_key: kms.IKey, alarm_topic: sns.ITopic
+    ) -> None:
         """Key-policy statements for CloudWatch Logs and EC2 Auto Scaling (CMP-03, LOG-03)."""
         stack = Stack.of(self)
-        key.add_to_resource_policy(
+        log_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"CloudWatchLogsFleet{self._suffix}",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],

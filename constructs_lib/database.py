@@ -113,6 +113,8 @@ class SecureDatabase(Construct):
 
     :param vpc: the VPC that holds the data tier.
     :param encryption_key: CMK for storage, the secret, Performance Insights and the log groups.
+    :param log_encryption_key: separate CMK for the exported-log groups (a logs data domain);
+        default ``encryption_key``.
     :param rotation_subnets: subnets for the hosted rotation function; they must reach Secrets
         Manager (a Secrets Manager interface endpoint, or a NAT route with
         ``rotation_https_peer=ec2.Peer.any_ipv4()``).
@@ -155,6 +157,7 @@ class SecureDatabase(Construct):
         *,
         vpc: ec2.IVpc,
         encryption_key: kms.IKey,
+        log_encryption_key: kms.IKey | None = None,
         rotation_subnets: ec2.SubnetSelection,
         subnets: ec2.SubnetSelection | None = None,
         engine_version: rds.MysqlEngineVersion = DEFAULT_ENGINE_VERSION,
@@ -356,18 +359,19 @@ class SecureDatabase(Construct):
         )
 
         # ---- LOG-03: CMK-encrypted, retained log groups that exist before RDS writes --------
+        log_key = log_encryption_key or encryption_key
         self.log_groups: dict[str, logs.LogGroup] = {
             log: logs.LogGroup(
                 self,
                 f"{log.capitalize()}Log",
                 log_group_name=f"/aws/rds/instance/{self.instance_identifier}/{log}",
-                encryption_key=encryption_key,
+                encryption_key=log_key,
                 retention=log_retention,
                 removal_policy=RemovalPolicy.RETAIN,
             )
             for log in LOG_EXPORTS
         }
-        encryption_key.add_to_resource_policy(
+        log_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"CloudWatchLogsRds{_path_hash(self)}",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],

@@ -141,19 +141,21 @@ def add_web_tier(
     data_key: kms.IKey,
     database_key: kms.IKey,
     flow_logs_bucket: SecureBucket,
+    logs_key: kms.IKey | None = None,
     alb_logs: SecureBucket,
     alarm_topic: AlarmTopic,
 ) -> WebTier:
     """VPC, fleet, ALB, WAF and database, wired least-privilege (NET-06) and scaled (CMP-06).
 
-    ``data_key`` encrypts EBS volumes and the tier's log groups, ``database_key`` the database,
-    its secret, Performance Insights and its log groups.
+    ``data_key`` encrypts EBS volumes, ``database_key`` the database, its secret and Performance
+    Insights, ``logs_key`` every log group of the tier (flow logs, WAF, fleet, database exports);
+    without ``logs_key`` the log groups use ``data_key`` and the database's own key.
     """
     config = stack.config
     network = SecureVpc(
         stack,
         "Network",
-        flow_log_key=data_key,
+        flow_log_key=logs_key or data_key,
         flow_log_bucket=flow_logs_bucket.bucket,
         max_azs=settings.max_azs,
         nat_gateway_per_az=config.nat_gateway_per_az,
@@ -167,6 +169,7 @@ def add_web_tier(
         vpc=network.vpc,
         subnets=network.app_subnet_selection(),
         encryption_key=data_key,
+        log_encryption_key=logs_key,
         alarm_topic=alarm_topic.topic,
         min_capacity=config.app_min_capacity,
         max_capacity=config.app_max_capacity,
@@ -197,7 +200,7 @@ def add_web_tier(
     fleet.add_predictive_scaling()
     fleet.add_lifecycle_hooks()
 
-    web_acl = WebAcl(stack, "WebAcl", encryption_key=data_key)
+    web_acl = WebAcl(stack, "WebAcl", encryption_key=logs_key or data_key)
     web_acl.associate(load_balancer.load_balancer)
 
     database = SecureDatabase(
@@ -205,6 +208,7 @@ def add_web_tier(
         "Database",
         vpc=network.vpc,
         encryption_key=database_key,
+        log_encryption_key=logs_key,
         subnets=network.data_subnet_selection(),
         rotation_subnets=network.app_subnet_selection(),
         instance_type=ec2.InstanceType(config.database_instance_type),

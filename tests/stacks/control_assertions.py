@@ -281,7 +281,9 @@ def check_IAM_01_no_wildcard_actions_and_managed_policies_acknowledged(
     tap: Template, e: Expectations
 ) -> None:
     for statement in statements(tap, "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
-        assert "*" not in as_list(statement["Action"]), statement
+        assert "*" not in as_list(statement.get("Action", [])), statement
+        if "NotAction" in statement:  # only as a guard rail, never to grant
+            assert statement["Effect"] == "Deny", statement
     assert resources(tap, "AWS::IAM::Policy") == {} or all(
         mentions(p, "DefaultPolicy") for p in resources(tap, "AWS::IAM::Policy")
     )
@@ -887,18 +889,22 @@ def check_CMP_08_bastion_ssm_managed_imdsv2_encrypted_own_role(
 
 
 def check_IAM_02_mfa_enforced_by_a_group_policy(tap: Template, e: Expectations) -> None:
-    denies = [
-        (p, s)
-        for p in properties(tap, "AWS::IAM::ManagedPolicy")
-        for s in p["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Deny" and "NotAction" in s
-    ]
-    [(policy, deny)] = [
-        (p, s) for p, s in denies if mentions(s.get("Condition"), "aws:MultiFactorAuthPresent")
+    [(policy_id, deny)] = [
+        (policy_id, s)
+        for policy_id, p in resources(tap, "AWS::IAM::ManagedPolicy").items()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny"
+        and "NotAction" in s
+        and mentions(s.get("Condition"), "aws:MultiFactorAuthPresent")
     ]
     assert deny["Condition"]["BoolIfExists"]["aws:MultiFactorAuthPresent"] == "false"
     assert "iam:EnableMFADevice" in deny["NotAction"]
-    assert policy.get("Groups"), "the MFA policy is attached to a group"
+    # Attached to a group: through the policy's Groups or the group's ManagedPolicyArns.
+    policy = tap["Resources"][policy_id]["Properties"]
+    in_group = any(
+        ref(policy_id) in g.get("ManagedPolicyArns", []) for g in properties(tap, "AWS::IAM::Group")
+    )
+    assert policy.get("Groups") or in_group, "the MFA policy is attached to a group"
 
 
 def check_IAM_03_account_password_policy_through_a_custom_resource(
