@@ -10,7 +10,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from controls.resolve import NO_VALUE, ResourceRef, Unknown, as_int, as_list, intrinsic
+from controls.resolve import (
+    NO_VALUE,
+    Opaque,
+    Part,
+    ResourceRef,
+    Unknown,
+    as_int,
+    as_list,
+    intrinsic,
+    same_text,
+)
 from controls.template import Resource, Template
 
 WORLD = frozenset({"0.0.0.0/0", "::/0"})
@@ -486,31 +496,135 @@ def trusted_services(template: Template, role: str) -> list[str]:
     return services
 
 
+@dataclass(frozen=True)
+class RoleSource:
+    """The IAM roles a compute resource runs with, and where they come from."""
+
+    roles: tuple[str, ...] = ()
+    via: str | None = None  # the launch template an instance takes its instance profile from
+    unknown: str | None = None  # why the roles are not in the template (cannot decide)
+
+
+def launch_template_of(template: Template, holder: Resource) -> str | None:
+    """The launch template an ASG or instance uses (also through a MixedInstancesPolicy)."""
+    spec = launch_template_spec(template, holder)
+    if spec is None:
+        return None
+    return template.target(spec.get("LaunchTemplateId")) or template.target(
+        spec.get("LaunchTemplateName")
+    )
+
+
+def launch_template_spec(template: Template, holder: Resource) -> dict[str, Any] | None:
+    """The raw ``LaunchTemplate`` specification of an instance or ASG (direct or mixed)."""
+    spec = holder.properties.get("LaunchTemplate")
+    if spec is None:
+        spec = template.raw(
+            holder, "MixedInstancesPolicy", "LaunchTemplate", "LaunchTemplateSpecification"
+        )
+    return spec if isinstance(spec, dict) else None
+
+
+def is_bastion(resource: Resource) -> bool:
+    """Bastions are recognised by their logical ID or Name tag."""
+    return named(resource, "bastion")
+
+
 def role_of_profile(template: Template, profile_value: Any) -> list[str]:
     """Roles behind an instance profile reference (``IamInstanceProfile``)."""
+    return list(_profile_source(template, profile_value).roles)
+
+
+def _profile_source(template: Template, profile_value: Any) -> RoleSource:
+    """Roles behind ``IamInstanceProfile``: a Ref/GetAtt of a profile, its name or its ARN
+    (an instance's string, a launch template's ``{Arn}``/``{Name}``)."""
     value = profile_value
     if isinstance(value, dict) and intrinsic(value) is None:
         value = value.get("Arn", value.get("Name"))
+    resolved = template.resolve(value)
+    if value is None or resolved is NO_VALUE:
+        return RoleSource()
     profile = template.target(value)
+    if profile is None and isinstance(resolved, str):
+        name = resolved.rsplit("/", 1)[-1] if resolved.startswith("arn:") else resolved
+        profile = next(
+            (
+                p.logical_id
+                for p in template.of_type("AWS::IAM::InstanceProfile")
+                if template.get(p, "InstanceProfileName") == name
+            ),
+            None,
+        )
+        if profile is None:
+            return RoleSource(
+                unknown=f"instance profile {resolved} is not declared in the template"
+            )
+    if isinstance(resolved, Unknown):
+        return RoleSource(unknown=f"instance profile undecidable ({resolved.reason})")
     resource = template.resources.get(profile) if profile else None
     if resource is None or resource.type != "AWS::IAM::InstanceProfile":
-        return []
-    return template.targets(resource.properties.get("Roles"))
+        return RoleSource()
+    return RoleSource(tuple(template.targets(resource.properties.get("Roles"))))
+
+
+def compute_role_sources(template: Template) -> dict[str, RoleSource]:
+    """Compute resource → its roles. An instance without ``IamInstanceProfile`` runs with the
+    instance profile of its launch template (instance → launch template → profile → role)."""
+    return template.cached("compute_roles", _build_compute_roles)  # type: ignore[no-any-return]
+
+
+def _build_compute_roles(template: Template) -> dict[str, RoleSource]:
+    sources: dict[str, RoleSource] = {}
+    for resource in template.of_type(*COMPUTE_TYPES):
+        lid = resource.logical_id
+        if resource.type == "AWS::EC2::LaunchTemplate":
+            raw = template.raw(resource, "LaunchTemplateData", "IamInstanceProfile")
+            sources[lid] = _profile_source(template, raw)
+        elif resource.type == "AWS::Lambda::Function":
+            raw = resource.properties.get("Role")
+            roles = template.targets(raw)
+            if roles or raw is None:
+                sources[lid] = RoleSource(tuple(roles))
+            else:
+                sources[lid] = RoleSource(
+                    unknown=f"role {template.text(raw)} is not a role of the template"
+                )
+        else:
+            raw = resource.properties.get("IamInstanceProfile")
+            sources[lid] = _profile_source(template, raw)
+    for instance in template.of_type("AWS::EC2::Instance"):
+        lid = instance.logical_id
+        spec = launch_template_spec(template, instance)
+        direct = instance.properties.get("IamInstanceProfile")
+        if spec is None or (direct is not None and template.resolve(direct) is not NO_VALUE):
+            continue  # no launch template, or the instance's own profile overrides it
+        launch = template.resource(launch_template_of(template, instance))
+        if launch is None or launch.type != "AWS::EC2::LaunchTemplate":
+            spec_text = template.text(spec.get("LaunchTemplateId", spec.get("LaunchTemplateName")))
+            sources[lid] = RoleSource(
+                unknown=f"launch template outside the template ({spec_text}): role not checked"
+            )
+            continue
+        inherited = sources.get(launch.logical_id, RoleSource())
+        sources[lid] = RoleSource(inherited.roles, launch.logical_id, inherited.unknown)
+    return sources
 
 
 def compute_roles(template: Template) -> dict[str, list[str]]:
     """Compute resource → the IAM roles it runs with."""
-    roles: dict[str, list[str]] = {}
-    for resource in template.of_type(*COMPUTE_TYPES):
-        if resource.type == "AWS::EC2::LaunchTemplate":
-            raw = template.raw(resource, "LaunchTemplateData", "IamInstanceProfile")
-            roles[resource.logical_id] = role_of_profile(template, raw) if raw is not None else []
-        elif resource.type == "AWS::Lambda::Function":
-            roles[resource.logical_id] = template.targets(resource.properties.get("Role"))
-        else:
-            raw = resource.properties.get("IamInstanceProfile")
-            roles[resource.logical_id] = role_of_profile(template, raw) if raw is not None else []
-    return roles
+    return {lid: list(source.roles) for lid, source in compute_role_sources(template).items()}
+
+
+def role_users(template: Template) -> dict[str, list[str]]:
+    """Role → the compute units using it: an instance launched from a launch template of the
+    template counts as that launch template, so the two never "share" a role."""
+    users: dict[str, list[str]] = {}
+    for compute, source in compute_role_sources(template).items():
+        unit = source.via or compute
+        for role in source.roles:
+            if unit not in users.setdefault(role, []):
+                users[role].append(unit)
+    return users
 
 
 # ---------------------------------------------------------------------------- buckets
@@ -634,6 +748,85 @@ def _build_databases(template: Template) -> list[Database]:
                 resource,
                 str(engine).lower() if isinstance(engine, str) else "unknown",
                 tuple(members.get(resource.logical_id, [])),
+            )
+        )
+    return found
+
+
+
+@dataclass(frozen=True)
+class ExportLog:
+    """One log a database exports to ``/aws/rds/<instance|cluster>/<identifier>/<log>``, and the
+    template's log groups by how their names relate to that destination."""
+
+    log: str
+    destination: str  # the path as shown in findings, identifier rendered as text
+    by_identifier: tuple[str, ...] = ()  # named from the (lower-cased) identifier: same text
+    by_ref: tuple[str, ...] = ()  # named through a Ref to the database
+    maybe: tuple[str, ...] = ()  # built from other deploy-time parts that might match
+    miscased: tuple[str, ...] = ()  # the identifier in its written case: never the destination
+
+    @property
+    def covering(self) -> tuple[str, ...]:
+        return self.by_identifier + self.by_ref
+
+
+def _lower(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    return tuple(part.lower() if isinstance(part, str) else part for part in parts)
+
+
+def rds_export_logs(template: Template, database: Database) -> list[ExportLog]:
+    """The logs ``database`` exports (EnableCloudwatchLogsExports) and the declared log groups
+    that are (or might be) their destinations.
+
+    Names are compared as concatenations (:meth:`Resolver.concatenation`, :func:`same_text`):
+    the identifier may be a deploy-time expression the group names repeat. RDS stores
+    identifiers in lower case; without an identifier it generates a name nobody can repeat, so
+    only a Ref to the database names its groups.
+    """
+    t = template
+    exports = [str(x) for x in as_list(t.get(database.resource, "EnableCloudwatchLogsExports"))]
+    if not exports:
+        return []
+    names = [
+        (group.logical_id, t.resolver.concatenation(group.properties.get("LogGroupName")))
+        for group in t.of_type("AWS::Logs::LogGroup")
+        if group.properties.get("LogGroupName") is not None
+    ]
+    kind = "cluster" if database.is_cluster else "instance"
+    raw = database.resource.properties.get(
+        "DBClusterIdentifier" if database.is_cluster else "DBInstanceIdentifier"
+    )
+    identifier = _lower(t.resolver.concatenation(raw))
+    by_ref = (Opaque.of({"Ref": database.logical_id}),)
+    if not identifier:
+        shown = "${" + database.logical_id + "}"
+    else:
+        shown = t.text(raw)
+        shown = shown.lower() if all(isinstance(p, str) for p in identifier) else shown
+    found: list[ExportLog] = []
+    for log in exports:
+        prefix, suffix = f"/aws/rds/{kind}/", f"/{log}"
+        expected = (prefix, *identifier, suffix)
+        groups: dict[str, list[str]] = {"identifier": [], "ref": [], "maybe": [], "miscased": []}
+        for logical_id, name in names:
+            same = same_text(name, expected) if identifier else False
+            if same is True:
+                groups["identifier"].append(logical_id)
+            elif same_text(name, (prefix, *by_ref, suffix)) is True:
+                groups["ref"].append(logical_id)
+            elif same is None:
+                groups["maybe"].append(logical_id)
+            elif identifier and same_text(_lower(name), expected) is True:
+                groups["miscased"].append(logical_id)
+        found.append(
+            ExportLog(
+                log,
+                f"{prefix}{shown}{suffix}",
+                tuple(groups["identifier"]),
+                tuple(groups["ref"]),
+                tuple(groups["maybe"]),
+                tuple(groups["miscased"]),
             )
         )
     return found

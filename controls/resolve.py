@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,28 @@ class ResourceRef:
         if self.attribute:
             return f"${{{self.logical_id}.{self.attribute}}}"
         return f"${{{self.logical_id}}}"
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A part of a concatenation known only at deploy time: its expression as normalized JSON.
+
+    Two equal ``Opaque`` parts evaluate to the same text (same expression, same stack); two
+    different ones may or may not.
+    """
+
+    expression: str
+
+    @classmethod
+    def of(cls, value: Any) -> Opaque:
+        return cls(json.dumps(_normalized(value), sort_keys=True, separators=(",", ":")))
+
+    def __str__(self) -> str:
+        return "${" + self.expression + "}"
+
+
+Part = str | Opaque
+"""A piece of a string value: literal text, or an expression decided at deploy time."""
 
 
 class _NoValue:
@@ -401,6 +424,69 @@ class Resolver:
         subnets = network.subnets(new_prefix=prefix)
         return [str(subnet) for _, subnet in zip(range(number), subnets, strict=False)]
 
+    # ----------------------------------------------------------------------- concatenation
+
+    def concatenation(self, value: Any) -> tuple[Part, ...]:
+        """A string value as the concatenation of literal text and deploy-time parts.
+
+        ``Fn::Join`` (nested, any delimiter) and ``Fn::Sub`` are flattened, everything known
+        statically is folded into the text, ``Fn::If`` takes its branch when the condition is
+        decided, and whatever is left is an :class:`Opaque` part. Equal tuples are equal
+        strings once deployed; :func:`same_text` compares the rest.
+        """
+        parts: list[Part] = []
+        self._concatenate(value, parts)
+        return _merged(parts)
+
+    def _concatenate(self, value: Any, parts: list[Part]) -> None:
+        if value is None or value is NO_VALUE:
+            return
+        resolved = self.resolve(value)
+        if resolved is NO_VALUE:
+            return
+        text = _scalar_text(resolved)
+        if isinstance(text, str):
+            parts.append(text)
+            return
+        function = intrinsic(value)
+        name, args = function if function is not None else ("", None)
+        if name == "Fn::Join" and isinstance(args, list) and len(args) == 2:
+            delimiter = _scalar_text(self.resolve(args[0]))
+            if isinstance(delimiter, str) and isinstance(args[1], list):
+                items = [item for item in args[1] if self.resolve(item) is not NO_VALUE]
+                for index, item in enumerate(items):
+                    if index:
+                        parts.append(delimiter)
+                    self._concatenate(item, parts)
+                return
+        if name == "Fn::Sub":
+            try:
+                template, variables = _sub_args(args)
+            except (TypeError, ValueError):
+                pass  # malformed: the whole value stays one opaque part
+            else:
+                position = 0
+                for match in _SUB_VARIABLE.finditer(template):
+                    parts.append(template[position : match.start()])
+                    position = match.end()
+                    variable = match.group(1)
+                    if variable.startswith("!"):
+                        parts.append("${" + variable[1:] + "}")
+                    elif variable in variables:
+                        self._concatenate(variables[variable], parts)
+                    elif "." in variable and variable.split(".", 1)[0] in self.resources:
+                        self._concatenate({"Fn::GetAtt": variable.split(".", 1)}, parts)
+                    else:
+                        self._concatenate({"Ref": variable}, parts)
+                parts.append(template[position:])
+                return
+        if name == "Fn::If" and isinstance(args, list) and len(args) == 3:
+            state = self.condition(str(args[0]))
+            if not isinstance(state, Unknown):
+                self._concatenate(args[1] if state else args[2], parts)
+                return
+        parts.append(Opaque.of(value))
+
     # ---------------------------------------------------------------------- text rendering
 
     def text(self, value: Any) -> str:
@@ -530,6 +616,70 @@ def _mentions(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _mentions(item)
+
+
+def same_text(left: Sequence[Part], right: Sequence[Part]) -> bool | None:
+    """Whether two concatenations (:meth:`Resolver.concatenation`) are the same string.
+
+    ``True`` when they are the same parts, ``False`` when their literal text cannot line up
+    (different fixed prefixes or suffixes, or two different literals), ``None`` otherwise: a
+    deploy-time part might produce the missing text.
+    """
+    first, second = _merged(left), _merged(right)
+    if first == second:
+        return True
+
+    def literal(parts: tuple[Part, ...]) -> str | None:
+        return "".join(str(p) for p in parts) if all(isinstance(p, str) for p in parts) else None
+
+    def prefix(parts: tuple[Part, ...]) -> str:
+        return parts[0] if parts and isinstance(parts[0], str) else ""
+
+    def suffix(parts: tuple[Part, ...]) -> str:
+        return parts[-1] if parts and isinstance(parts[-1], str) else ""
+
+    whole_first, whole_second = literal(first), literal(second)
+    if whole_first is not None and whole_second is not None:
+        return False
+    for whole, parts in ((whole_first, second), (whole_second, first)):
+        if whole is not None:
+            start, end = prefix(parts), suffix(parts)
+            fits = whole.startswith(start) and whole.endswith(end)
+            return None if fits and len(whole) >= len(start) + len(end) else False
+    start_left, start_right = prefix(first), prefix(second)
+    end_left, end_right = suffix(first), suffix(second)
+    if not (start_left.startswith(start_right) or start_right.startswith(start_left)):
+        return False
+    if not (end_left.endswith(end_right) or end_right.endswith(end_left)):
+        return False
+    return None
+
+
+def _merged(parts: Sequence[Part]) -> tuple[Part, ...]:
+    """Adjacent literal parts joined, empty ones dropped."""
+    merged: list[Part] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part:
+                continue
+            if merged and isinstance(merged[-1], str):
+                merged[-1] = merged[-1] + part
+                continue
+        merged.append(part)
+    return tuple(merged)
+
+
+def _normalized(value: Any) -> Any:
+    """An expression in one spelling: GetAtt as a list, scalars as CloudFormation text."""
+    function = intrinsic(value)
+    if function is not None and function[0] == "Fn::GetAtt" and isinstance(function[1], str):
+        logical_id, _, attribute = function[1].partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]}
+    if isinstance(value, dict):
+        return {str(key): _normalized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalized(item) for item in value]
+    return _scalar_text(value)
 
 
 def _sub_args(args: Any) -> tuple[str, dict[str, Any]]:

@@ -11,12 +11,13 @@ from controls.analysis import (
     managed_policy_names,
     normalized,
     parameter_group_values,
+    rds_export_logs,
 )
 from controls.catalogue import Context, control
 from controls.checks.compute import user_data
 from controls.checks.database import _option_group_has
 from controls.checks.iam import managed_config_rules
-from controls.model import Assessment, Outcome, Severity, not_applicable
+from controls.model import Assessment, Item, Outcome, Severity, Status, not_applicable
 from controls.resolve import as_bool, as_int, as_list
 from controls.template import Resource, Template
 
@@ -230,10 +231,10 @@ def log_02(ctx: Context) -> Outcome:
     return a.outcome()
 
 
-def _implicit_group_findings(t: Template) -> list[tuple[str, str]]:
-    """Services that write to log groups the template does not declare."""
+def _service_group_findings(t: Template) -> list[Item]:
+    """Log groups services write to: declared (pass) or implicit (fail), per service."""
     groups = t.of_type("AWS::Logs::LogGroup")
-    found: list[tuple[str, str]] = []
+    found: list[Item] = []
     for function in t.of_type("AWS::Lambda::Function"):
         configured = t.raw(function, "LoggingConfig", "LogGroup") is not None
         named = any(
@@ -241,28 +242,60 @@ def _implicit_group_findings(t: Template) -> list[tuple[str, str]]:
         )
         if not (configured or named):
             found.append(
-                (
+                Item(
+                    Status.FAIL,
                     function.logical_id,
                     "writes to an implicit /aws/lambda log group (no CMK, no retention)",
                 )
             )
-    names = {
-        t.text(g.properties.get("LogGroupName")).lower()
-        for g in groups
-        if g.properties.get("LogGroupName") is not None
-    }
+    return found + _rds_export_findings(t)
+
+
+def _rds_export_findings(t: Template) -> list[Item]:
+    """RDS log exports go to /aws/rds/<instance|cluster>/<identifier>/<log>: each needs a log
+    group of the template with that name (:func:`rds_export_logs` compares the names)."""
+    found: list[Item] = []
     for db in databases(t):
-        exports = [str(x) for x in as_list(t.get(db.resource, "EnableCloudwatchLogsExports"))]
-        kind = "cluster" if db.is_cluster else "instance"
-        prop = "DBClusterIdentifier" if db.is_cluster else "DBInstanceIdentifier"
-        identifier = t.get(db.resource, prop)
-        name = identifier if isinstance(identifier, str) else "${" + db.logical_id + "}"
-        implicit = [x for x in exports if f"/aws/rds/{kind}/{name}/{x}".lower() not in names]
+        implicit: list[str] = []
+        destination = ""
+        for export in rds_export_logs(t, db):
+            destination = export.destination.removesuffix(f"/{export.log}")
+            for group_id in export.miscased:
+                group = t.resources[group_id]
+                found.append(
+                    Item(
+                        Status.FAIL,
+                        group_id,
+                        f"named {t.text(group.properties.get('LogGroupName'))}, but RDS "
+                        f"stores identifiers in lower case and writes to {export.destination}",
+                    )
+                )
+            if export.covering:
+                found.append(
+                    Item(
+                        Status.PASS,
+                        db.logical_id,
+                        f"exports {export.log} to declared log group {export.covering[0]}",
+                    )
+                )
+            elif export.maybe:
+                found.append(
+                    Item(
+                        Status.UNKNOWN,
+                        db.logical_id,
+                        f"cannot decide whether {', '.join(export.maybe)} is the {export.log} "
+                        f"export log group {export.destination} (names built from different "
+                        "expressions)",
+                    )
+                )
+            else:
+                implicit.append(export.log)
         if implicit:
             found.append(
-                (
+                Item(
+                    Status.FAIL,
                     db.logical_id,
-                    f"exports {', '.join(implicit)} to implicit /aws/rds/{kind}/{name}/... log "
+                    f"exports {', '.join(implicit)} to implicit {destination}/... log "
                     "groups (no CMK, no retention)",
                 )
             )
@@ -282,11 +315,16 @@ def _implicit_group_findings(t: Template) -> list[tuple[str, str]]:
 def log_03(ctx: Context) -> Outcome:
     """Every AWS::Logs::LogGroup needs a CMK KmsKeyId and RetentionInDays; Lambda functions
     without a declared log group (LoggingConfig or an /aws/lambda/<fn> group) and RDS log exports
-    without declared /aws/rds/... groups fail, since the implicit groups have neither."""
+    without declared /aws/rds/... groups fail, since the implicit groups have neither. An export
+    is covered by a group named "/aws/rds/instance/" (or "/cluster/") + the identifier + "/<log>":
+    the identifier is the lower-cased literal DBInstanceIdentifier/DBClusterIdentifier, the same
+    intrinsic expression (nested Fn::Join and Fn::Sub are flattened and compared part by part)
+    or a Ref to the database; without an identifier only the Ref form covers it. A group name
+    built from other deploy-time expressions that might match is reported as cannot decide."""
     t = ctx.template
     groups = t.of_type("AWS::Logs::LogGroup")
-    implicit = _implicit_group_findings(t)
-    if not groups and not implicit:
+    service_groups = _service_group_findings(t)
+    if not groups and not service_groups:
         return not_applicable("no log group and no service writing to one")
     a = Assessment()
     for group in groups:
@@ -304,8 +342,9 @@ def log_03(ctx: Context) -> Outcome:
             f"retention {t.text(retention)} days",
             "no RetentionInDays (never expires)",
         )
-    for logical_id, message in implicit:
-        a.fail(logical_id, message)
+    record = {Status.PASS: a.ok, Status.FAIL: a.fail, Status.UNKNOWN: a.unknown}
+    for item in service_groups:
+        record[item.status](item.logical_id, item.message)
     return a.outcome()
 
 

@@ -7,13 +7,17 @@ from typing import Any
 
 from controls.analysis import (
     WORLD,
+    compute_role_sources,
     compute_roles,
     groups_of,
+    is_bastion,
     is_cmk_reference,
+    launch_template_of,
+    launch_template_spec,
     managed_policy_names,
-    named,
     network,
     role_policies,
+    role_users,
     security_group_rules,
 )
 from controls.catalogue import Context, control
@@ -29,26 +33,10 @@ EC2_TYPES = (
 )
 
 
-def launch_template_of(t: Template, holder: Resource) -> str | None:
-    """The launch template an ASG or instance uses (also through a MixedInstancesPolicy)."""
-    spec = holder.properties.get("LaunchTemplate")
-    if spec is None:
-        spec = t.raw(
-            holder, "MixedInstancesPolicy", "LaunchTemplate", "LaunchTemplateSpecification"
-        )
-    if not isinstance(spec, dict):
-        return None
-    return t.target(spec.get("LaunchTemplateId")) or t.target(spec.get("LaunchTemplateName"))
-
-
 def user_data(t: Template, resource: Resource) -> str:
     if resource.type == "AWS::EC2::LaunchTemplate":
         return t.text(t.raw(resource, "LaunchTemplateData", "UserData"))
     return t.text(resource.properties.get("UserData"))
-
-
-def is_bastion(resource: Resource) -> bool:
-    return named(resource, "bastion")
 
 
 @control(
@@ -512,51 +500,81 @@ _AGENT_SECTIONS = (
     with mem_used_percent, disk_used_percent and a logs collect_list; grant
     CloudWatchAgentServerPolicy.""",
     limits="""The configuration is recognised by its text (agent name, metric and log keys) in
-    user data, cfn-init metadata and SSM parameters/documents.""",
+    user data, cfn-init metadata and SSM parameters/documents. The control covers the
+    application fleet: launch templates (or launch configurations) of Auto Scaling groups and
+    stand-alone instances; bastions (logical ID or Name tag says bastion, as for CMP-04/CMP-08)
+    and launch templates no group or instance uses are left out — CMP-08 covers bastions.""",
 )
 def cmp_07(ctx: Context) -> Outcome:
-    """With EC2 hosts present: user data, AWS::CloudFormation::Init metadata, SSM parameters and
-    documents together must mention the amazon-cloudwatch-agent and a configuration with memory
+    """Applies to the application fleet: the launch template (LaunchTemplate or
+    MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification) or launch configuration of
+    each Auto Scaling group, and each AWS::EC2::Instance, bastions excepted (the group, instance
+    or its launch template is named bastion; CMP-08 covers them). Their user data,
+    AWS::CloudFormation::Init metadata and the template's SSM parameters and documents together
+    must mention the amazon-cloudwatch-agent and a configuration with memory
     (`mem_used_percent` or a `"mem"` section), disk (`disk_used_percent` or a `"disk"` section)
-    and a logs `collect_list`; each instance role needs CloudWatchAgentServerPolicy or
-    cloudwatch:PutMetricData."""
+    and a logs `collect_list`; each host's role (an instance's through its launch template)
+    needs CloudWatchAgentServerPolicy or cloudwatch:PutMetricData."""
     t = ctx.template
-    hosts = [
-        r
-        for r in t.of_type("AWS::EC2::LaunchTemplate", "AWS::EC2::Instance")
-        if not (r.type == "AWS::EC2::Instance" and r.properties.get("LaunchTemplate"))
-    ]
-    if not hosts:
-        return not_applicable("no EC2 host")
     a = Assessment()
-    texts = [user_data(t, h) + "\n" + t.text(h.attribute("Metadata")) for h in hosts]
+    hosts: dict[str, list[Resource]] = {}  # host → resources holding its user data/metadata
+    for group in _fleets(t):
+        spec = launch_template_spec(t, group)
+        holder = t.resource(launch_template_of(t, group)) or t.resource(
+            t.target(group.properties.get("LaunchConfigurationName"))
+        )
+        if holder is None:
+            if spec is not None:
+                a.unknown(group.logical_id, "launch template outside the template: not checked")
+            continue
+        if not is_bastion(holder):
+            hosts.setdefault(holder.logical_id, [holder])
+    for instance in t.of_type("AWS::EC2::Instance"):
+        template = t.resource(launch_template_of(t, instance))
+        if is_bastion(instance) or (template is not None and is_bastion(template)):
+            continue
+        hosts[instance.logical_id] = [instance] + ([template] if template is not None else [])
+    if not hosts and not a.items:
+        return not_applicable(
+            "no application fleet (Auto Scaling group launch template or non-bastion instance)"
+        )
+    texts = [
+        user_data(t, holder) + "\n" + t.text(holder.attribute("Metadata"))
+        for holders in hosts.values()
+        for holder in holders
+    ]
     texts += [
         t.text(r.properties)
         for r in t.of_type("AWS::SSM::Parameter", "AWS::SSM::Document", "AWS::SSM::Association")
     ]
     blob = "\n".join(texts)
-    a.check(
-        None,
-        bool(_AGENT.search(blob)),
-        "CloudWatch agent installed/managed",
-        "no CloudWatch agent in user data, cfn-init or SSM",
-    )
-    for pattern, label in _AGENT_SECTIONS:
+    if hosts:
         a.check(
             None,
-            bool(pattern.search(blob)),
-            label,
-            f"agent configuration lacks {label} ({pattern.pattern})",
+            bool(_AGENT.search(blob)),
+            "CloudWatch agent installed/managed",
+            "no CloudWatch agent in user data, cfn-init or SSM",
         )
-    roles = compute_roles(t)
+        for pattern, label in _AGENT_SECTIONS:
+            a.check(
+                None,
+                bool(pattern.search(blob)),
+                label,
+                f"agent configuration lacks {label} ({pattern.pattern})",
+            )
+    sources = compute_role_sources(t)
     for host in hosts:
+        source = sources.get(host)
+        if source is not None and source.unknown and not source.roles:
+            a.unknown(host, source.unknown)
+            continue
         allowed = any(
             "CloudWatchAgentServerPolicy" in managed_policy_names(t, role)
             or any("cloudwatch:PutMetricData" in s.actions for s in role_policies(t, role))
-            for role in roles.get(host.logical_id, [])
+            for role in (source.roles if source is not None else ())
         )
         a.check(
-            host.logical_id,
+            host,
             allowed,
             "role may publish agent metrics",
             "role lacks CloudWatchAgentServerPolicy / cloudwatch:PutMetricData",
@@ -596,10 +614,7 @@ def cmp_08(ctx: Context) -> Outcome:
         return not_applicable("no bastion host (no instance or launch template named bastion)")
     a = Assessment()
     roles = compute_roles(t)
-    role_users: dict[str, list[str]] = {}
-    for compute, compute_role_ids in roles.items():
-        for role in compute_role_ids:
-            role_users.setdefault(role, []).append(compute)
+    users = role_users(t)
     rules = security_group_rules(t)
     for bastion in bastions:
         lid = bastion.logical_id
@@ -609,7 +624,7 @@ def cmp_08(ctx: Context) -> Outcome:
             else bastion
         )
         holder = template or bastion
-        host_roles = roles.get(holder.logical_id, []) or roles.get(lid, [])
+        host_roles = roles.get(lid, []) or roles.get(holder.logical_id, [])
         a.check(lid, bool(host_roles), "has its own instance role", "no instance role")
         for role in host_roles:
             ssm = "AmazonSSMManagedInstanceCore" in managed_policy_names(t, role) or any(
@@ -621,7 +636,7 @@ def cmp_08(ctx: Context) -> Outcome:
                 "managed through Session Manager",
                 f"role {role} lacks Session Manager permissions",
             )
-            others = [u for u in role_users.get(role, []) if u not in {lid, holder.logical_id}]
+            others = [u for u in users.get(role, []) if u not in {lid, holder.logical_id}]
             a.check(
                 lid,
                 not others,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from controls.analysis import databases, rds_export_logs
 from controls.catalogue import Context, control
 from controls.checks.database import SECRET_NAME
-from controls.model import Assessment, Outcome, Severity, not_applicable
+from controls.model import Assessment, Item, Outcome, Severity, Status, not_applicable
 from controls.resolve import Unknown, as_bool, intrinsic
 from controls.template import Resource, Template
 
@@ -193,6 +194,48 @@ def _name_exempt(t: Template, resource: Resource, value: Any) -> bool:
     return t.text(value).startswith(("/aws/", "aws-waf-logs-"))
 
 
+def _dictated_identifier(t: Template, resource: Resource, prop: str, value: Any) -> Item | None:
+    """A DB identifier RDS's log exports dictate: pass when export log groups are named from it,
+    unknown when groups might be, ``None`` (an ordinary fixed name) otherwise.
+
+    RDS writes exported logs to /aws/rds/<instance|cluster>/<identifier>/<log>; creating those
+    groups up front (CMK, retention) needs the identifier before the database exists. A group
+    named through a Ref to the database needs no fixed identifier, so it does not count.
+    """
+    database = next((d for d in databases(t) if d.resource is resource), None)
+    if database is None:
+        return None
+    exports = rds_export_logs(t, database)
+    named = [e for e in exports if e.by_identifier]
+    shown = t.text(value)
+    kind = "cluster" if database.is_cluster else "instance"
+    if named:
+        logs = ", ".join(e.log for e in named)
+        groups = ", ".join(dict.fromkeys(g for e in named for g in e.by_identifier))
+        message = (
+            f"{prop} {shown} is service-dictated: RDS writes the {logs} "
+            f"export{'s' if len(named) > 1 else ''} to /aws/rds/{kind}/<identifier>/<log>, "
+            f"pre-created as {groups}"
+        )
+        if as_bool(t.get(resource, "DeletionProtection")) is True:
+            message += (
+                f"; DeletionProtection is on: CloudFormation cannot replace the {kind} anyway"
+            )
+        return Item(Status.PASS, resource.logical_id, message)
+    maybe = [e for e in exports if e.maybe]
+    if maybe:
+        candidates = "; ".join(
+            f"{', '.join(e.maybe)} might be its {e.log} export log group" for e in maybe
+        )
+        return Item(
+            Status.UNKNOWN,
+            resource.logical_id,
+            f"cannot decide whether {prop} {shown} is service-dictated: {candidates} "
+            "(names built from different expressions)",
+        )
+    return None
+
+
 @control(
     "GOV-02",
     title="Naming convention through Name tags; no fixed physical names",
@@ -203,25 +246,42 @@ def _name_exempt(t: Template, resource: Resource, value: Any) -> bool:
     between stacks; without Name tags resources are unrecognisable in the console.""",
     fix="""Drop explicit physical names (let CloudFormation generate them) and carry the
     convention in Name tags (CorpEnterpriseAppStack: corp-<resource-type>-enterpriseapp;
-    EnterpriseWebAppStack: webapp-<component>).""",
+    EnterpriseWebAppStack: webapp-<component>). A database identifier is fine where its exported
+    logs need pre-created /aws/rds/... log groups: make it unique per stack (derive it from
+    AWS::StackId) and name the groups from the same expression.""",
+    limits="""A fixed DBInstanceIdentifier/DBClusterIdentifier passes as service-dictated when
+    export log groups are named from it; such a database still cannot be replaced under the same
+    identifier (a replacing change needs a new one; with DeletionProtection CloudFormation refuses
+    the replacement anyway). Whether the identifier is unique per stack is not checked.""",
 )
 def gov_02(ctx: Context) -> Outcome:
     """Explicit physical-name properties (BucketName, RoleName, FunctionName,
-    DBInstanceIdentifier, TopicName, ...) fail because replacement then collides (service-dictated
-    log-group names are exempt); EC2 network and compute resources need a Name tag; where the stack
-    has a convention, every Name tag must match it (parameter defaults resolved)."""
+    DBInstanceIdentifier, TopicName, ...) fail because replacement then collides. Service-dictated
+    names pass: log-group names under /aws/ or aws-waf-logs-, and a DBInstanceIdentifier or
+    DBClusterIdentifier from which the template names the export log groups
+    (/aws/rds/<instance|cluster>/<identifier>/<exported log>, compared part by part as in LOG-03;
+    a group named through a Ref to the database does not count, a name that might match is cannot
+    decide), with a note when DeletionProtection is on. EC2 network and compute resources need a
+    Name tag; where the stack has a convention, every Name tag must match it (parameter defaults
+    resolved)."""
     t = ctx.template
     if not t.resources:
         return not_applicable("no resources")
     a = Assessment()
+    record = {Status.PASS: a.ok, Status.FAIL: a.fail, Status.UNKNOWN: a.unknown}
     pattern = re.compile(ctx.settings.name_pattern) if ctx.settings.name_pattern else None
     fixed = 0
     for resource in t.resources.values():
         prop = PHYSICAL_NAMES.get(resource.type)
         value = resource.properties.get(prop) if prop else None
-        if value is not None and not _name_exempt(t, resource, value):
-            a.fail(resource.logical_id, f"fixed {prop} {t.text(value)} blocks replacement")
-            fixed += 1
+        if prop and value is not None and not _name_exempt(t, resource, value):
+            dictated = _dictated_identifier(t, resource, prop, value)
+            if dictated is None:
+                a.fail(resource.logical_id, f"fixed {prop} {t.text(value)} blocks replacement")
+            else:
+                record[dictated.status](dictated.logical_id, dictated.message)
+            if dictated is None or dictated.status is not Status.PASS:
+                fixed += 1
         tags = tags_of(t, resource) if resource.type in TAGGABLE else None
         name = tags.get("Name") if isinstance(tags, dict) else None
         if resource.type in NAME_TAGGED:

@@ -8,11 +8,12 @@ from typing import Any
 
 from controls.analysis import (
     Statement,
-    compute_roles,
+    compute_role_sources,
     databases,
     identity_statements,
     policy_statements,
     role_policies,
+    role_users,
     trusted_services,
 )
 from controls.catalogue import Context, control
@@ -414,22 +415,23 @@ _CONCERNS = {
 )
 def iam_05(ctx: Context) -> Outcome:
     """Launch templates, instances, launch configurations and Lambda functions each need a role
-    of their own (EC2 through an instance profile) not shared with another compute resource; a
+    of their own (EC2 through an instance profile; an instance without one through its launch
+    template's, and the two count as one resource) not shared with another compute resource; a
     single policy document of an EC2 instance role must not mix concerns (logs, secrets, SSM,
     metrics); secretsmanager:GetSecretValue (or secretsmanager:*) may only target secrets of the
     template, never `*` or a wildcard ARN."""
     t = ctx.template
-    roles = compute_roles(t)
-    if not roles:
+    sources = compute_role_sources(t)
+    if not sources:
         return not_applicable("no launch template, instance or function in the template")
+    roles = {compute: list(source.roles) for compute, source in sources.items()}
     a = Assessment()
-    users: dict[str, list[str]] = {}
-    for compute, compute_role_ids in roles.items():
-        if not compute_role_ids:
+    for compute, source in sources.items():
+        if source.unknown and not source.roles:
+            a.unknown(compute, source.unknown)
+        elif not source.roles:
             a.fail(compute, "no IAM role (instance profile)")
-        for role in compute_role_ids:
-            users.setdefault(role, []).append(compute)
-    for role, computes in users.items():
+    for role, computes in role_users(t).items():
         a.check(
             role,
             len(computes) == 1,

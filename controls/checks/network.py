@@ -11,17 +11,17 @@ from controls.analysis import (
     Rule,
     SubnetView,
     az_placement,
-    compute_roles,
+    compute_role_sources,
     databases,
     groups_of,
     groups_used_by,
     identity_statements,
     in_network,
+    is_bastion,
     is_database_port,
     is_world,
     load_balancer_groups,
     managed_policy_names,
-    named,
     network,
     role_policies,
     security_group_rules,
@@ -765,7 +765,8 @@ def net_10(ctx: Context) -> Outcome:
     """Ingress rules that cover 22 or 3389 (or all traffic) must not admit 0.0.0.0/0 or ::/0
     under parameter defaults (rules behind a condition that is false by default are off).
     Bastions (instances or launch templates whose logical ID or Name tag says bastion) must run
-    with a role that has AmazonSSMManagedInstanceCore or ssm:UpdateInstanceInformation."""
+    with a role that has AmazonSSMManagedInstanceCore or ssm:UpdateInstanceInformation (an
+    instance without IamInstanceProfile through the instance profile of its launch template)."""
     t = ctx.template
     groups = t.has("AWS::EC2::SecurityGroup")
     hosts = t.of_type("AWS::EC2::Instance", "AWS::EC2::LaunchTemplate")
@@ -790,11 +791,15 @@ def net_10(ctx: Context) -> Outcome:
                 rule.defined_in,
                 f"{label} only from {rule.peer_group or t.text(rule.cidr_raw) or 'a prefix list'}",
             )
-    roles = compute_roles(t)
+    sources = compute_role_sources(t)
     for host in hosts:
-        if not named(host, "bastion"):
+        if not is_bastion(host):
             continue
-        host_roles = roles.get(host.logical_id, [])
+        source = sources.get(host.logical_id)
+        host_roles = source.roles if source is not None else ()
+        if source is not None and source.unknown and not host_roles:
+            a.unknown(host.logical_id, f"bastion role cannot be checked: {source.unknown}")
+            continue
         ssm = any(
             "AmazonSSMManagedInstanceCore" in managed_policy_names(t, role)
             or any(

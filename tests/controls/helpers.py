@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import textwrap
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from controls import CATALOGUE, Settings, parse_template
 from controls.catalogue import Context
@@ -13,6 +16,21 @@ from controls.model import Outcome
 from controls.template import Template
 
 Doc = dict[str, Any]
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+"""The product's shared directory (SPEC, seeds) next to the repository, as in CI."""
+
+
+def shared_path(relative: str) -> Path:
+    """A file or directory under ``../shared``; fails (never skips) when it is missing."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: the shared/ directory (SPEC.md, seeds/) must sit next to the "
+            "repository as ../shared, as it does in CI",
+            pytrace=False,
+        )
+    return path
 
 
 def yaml_doc(text: str) -> Doc:
@@ -52,6 +70,34 @@ def outcome(
 
 def messages(result: Outcome) -> str:
     return "\n".join(item.render() for item in result.items) + "\n" + result.reason
+
+
+# SecureDatabase: a deploy-time unique identifier derived from the stack ID, and the export log
+# groups created up front under the same expression (the instance DependsOn them).
+DB_IDENTIFIER = {
+    "Fn::Join": [
+        "-",
+        [
+            "db-1a2b3c4d",
+            {
+                "Fn::Select": [
+                    4,
+                    {
+                        "Fn::Split": [
+                            "-",
+                            {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]},
+                        ]
+                    },
+                ]
+            },
+        ],
+    ]
+}
+
+
+def joined(*parts: Any) -> Doc:
+    """``Fn::Join`` with an empty delimiter (how CDK concatenates tokens)."""
+    return {"Fn::Join": ["", list(parts)]}
 
 
 def az(index: int) -> Doc:

@@ -14,7 +14,9 @@
     elbv2.ApplicationLoadBalancer(...).add_listener("Http", port=80); cloudtrail.Trail(...)
     lambda_.Function(..., environment_encryption=key, tracing=ACTIVE); BackupPlan...
 
-When ``cdk.out/TapStack.template.json`` exists (after ``make synth``) it is audited too.
+Auditing the synthesized reference stacks against their profiles belongs to ``tests/stacks``
+(a session fixture synthesizes every stack), not here: a test that skips when ``cdk.out`` is
+missing can never fail in CI.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from controls import evaluate, load_template
 from controls.model import Status
 
 DATA = Path(__file__).parent / "data"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +88,3 @@ def test_findings_on_cdk_defaults(report):
     assert "TrailS30071F172: no default encryption configured" in _messages(report["ENC-03"])
     assert "DeletionPolicy Delete" in _messages(report["RES-02"])  # generated DB secret
     assert report["IAM-01"].status is Status.UNKNOWN  # acknowledgments live in the assembly
-
-
-def test_synthesized_tapstack_when_present():
-    template_file = ROOT / "cdk.out" / "TapStack.template.json"
-    if not template_file.exists():
-        pytest.skip("cdk.out/TapStack.template.json not synthesized")
-    result = evaluate(load_template(template_file), "TapStack")
-    for item in (i for r in result.results for i in r.outcome.items):
-        assert "could not evaluate" not in item.message

@@ -10,6 +10,7 @@ from tests.controls.helpers import (
     assert_pass,
     assert_status,
     merge,
+    messages,
     network,
     ref,
     yaml_doc,
@@ -230,11 +231,12 @@ def test_cmp_06_cpu_only_fails():
 
 
 def test_cmp_07_cloudwatch_agent_passes():
-    assert_pass("CMP-07", LAUNCH_TEMPLATE)
+    result = assert_pass("CMP-07", _fleet())
+    assert "AppTemplate: role may publish agent metrics" in messages(result)
 
 
 def test_cmp_07_missing_agent_and_permissions_fail():
-    doc = yaml_doc(LAUNCH_TEMPLATE)
+    doc = _fleet()
     doc["Resources"]["AppTemplate"]["Properties"]["LaunchTemplateData"]["UserData"] = {
         "Fn::Base64": "#!/bin/bash\necho hi\n"
     }
@@ -246,6 +248,38 @@ def test_cmp_07_missing_agent_and_permissions_fail():
         "lacks memory metrics",
         "role lacks CloudWatchAgentServerPolicy",
     )
+
+
+def test_cmp_07_applies_to_fleet_launch_templates_and_non_bastion_instances():
+    # a launch template no Auto Scaling group uses is not the application fleet
+    assert_status("CMP-07", LAUNCH_TEMPLATE, "not_applicable", "no application fleet")
+    doc = _fleet()
+    spec = doc["Resources"]["Fleet"]["Properties"].pop("MixedInstancesPolicy")
+    doc["Resources"]["Fleet"]["Properties"]["LaunchTemplate"] = spec["LaunchTemplate"][
+        "LaunchTemplateSpecification"
+    ]
+    assert_pass("CMP-07", doc)
+    # a stand-alone application instance is checked through its own launch template
+    doc = yaml_doc(LAUNCH_TEMPLATE)
+    doc["Resources"]["Worker"] = {
+        "Type": "AWS::EC2::Instance",
+        "Properties": {"LaunchTemplate": {"LaunchTemplateId": ref("AppTemplate"), "Version": "1"}},
+    }
+    result = assert_pass("CMP-07", doc)
+    assert "Worker: role may publish agent metrics" in messages(result)
+    del doc["Resources"]["AppRole"]["Properties"]["ManagedPolicyArns"]
+    assert_fail("CMP-07", doc, "Worker: role lacks CloudWatchAgentServerPolicy")
+
+
+def test_cmp_07_bastion_is_left_to_cmp_08():
+    # an SSM bastion with no CloudWatch agent and no agent permissions next to a healthy fleet
+    doc = merge(_fleet(), yaml_doc(BASTION))
+    result = assert_pass("CMP-07", doc)
+    assert "Bastion" not in messages(result)
+    assert_status("CMP-07", BASTION, "not_applicable")
+    # an instance named for something else, launched from a bastion launch template
+    doc["Resources"]["Jump"] = doc["Resources"].pop("BastionHost")
+    assert_pass("CMP-07", doc)
 
 
 BASTION = """

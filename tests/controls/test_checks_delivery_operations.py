@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from controls import Settings
 from controls.template import Assembly, Template
-from tests.controls.helpers import assert_fail, assert_pass, assert_status, network, ref, yaml_doc
+from tests.controls.helpers import (
+    DB_IDENTIFIER,
+    assert_fail,
+    assert_pass,
+    assert_status,
+    joined,
+    messages,
+    network,
+    ref,
+    yaml_doc,
+)
 
 BLUE_GREEN = """
 Parameters:
@@ -442,6 +452,117 @@ Resources:
   FnLogs: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Sub "/aws/lambda/${Fn}"}}
 """)
     assert_pass("GOV-02", doc)
+
+
+
+def _db_with_export_groups(
+    identifier, *group_names, exports=("error",), kind="instance", **props
+) -> dict:
+    """A database with a physical identifier and pre-created log groups (SecureDatabase shape)."""
+    groups = {
+        f"Log{n}": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": name, "RetentionInDays": 30},
+        }
+        for n, name in enumerate(group_names)
+    }
+    cluster = kind == "cluster"
+    db_props = {"Engine": "aurora-mysql" if cluster else "mysql", **props}
+    db_props["DBClusterIdentifier" if cluster else "DBInstanceIdentifier"] = identifier
+    if exports:
+        db_props["EnableCloudwatchLogsExports"] = list(exports)
+    db = {
+        "Type": "AWS::RDS::DBCluster" if cluster else "AWS::RDS::DBInstance",
+        "DependsOn": sorted(groups),
+        "Properties": db_props,
+    }
+    return {"Resources": {"Db": db, **groups}}
+
+
+def test_gov_02_db_identifier_dictated_by_its_export_log_groups_passes():
+    # SecureDatabase: a stack-unique identifier expression, repeated in the names of the log
+    # groups created before the instance (RDS writes to /aws/rds/instance/<identifier>/<log>)
+    name = joined("/aws/rds/instance/", DB_IDENTIFIER, "/error")
+    result = assert_pass("GOV-02", _db_with_export_groups(DB_IDENTIFIER, name))
+    text = messages(result)
+    assert (
+        "Db: DBInstanceIdentifier db-1a2b3c4d-${Select} is service-dictated: RDS writes the "
+        "error export to /aws/rds/instance/<identifier>/<log>, pre-created as Log0" in text
+    )
+    assert "DeletionProtection" not in text
+    assert "no fixed physical names" in text
+    # the same name spelled as Fn::Sub, and a literal identifier (RDS stores it in lower case)
+    sub = {"Fn::Sub": ["/aws/rds/instance/${Id}/error", {"Id": DB_IDENTIFIER}]}
+    assert_pass("GOV-02", _db_with_export_groups(DB_IDENTIFIER, sub))
+    assert_pass("GOV-02", _db_with_export_groups("App-DB", "/aws/rds/instance/app-db/error"))
+    cluster = _db_with_export_groups(
+        "app-cluster", "/aws/rds/cluster/app-cluster/audit", exports=["audit"], kind="cluster"
+    )
+    assert_pass("GOV-02", cluster)
+
+
+def test_gov_02_service_dictated_db_identifier_notes_deletion_protection():
+    name = joined("/aws/rds/instance/", DB_IDENTIFIER, "/error")
+    protected = _db_with_export_groups(DB_IDENTIFIER, name, DeletionProtection=True)
+    result = assert_pass("GOV-02", protected)
+    assert (
+        "DeletionProtection is on: CloudFormation cannot replace the instance anyway"
+        in messages(result)
+    )
+    by_parameter = _db_with_export_groups(DB_IDENTIFIER, name, DeletionProtection=ref("Protect"))
+    by_parameter["Parameters"] = {
+        "Protect": {"Type": "String", "AllowedValues": ["true", "false"], "Default": "false"}
+    }
+    assert "DeletionProtection" not in messages(assert_pass("GOV-02", by_parameter))
+
+
+def test_gov_02_db_identifier_without_export_log_groups_named_from_it_fails():
+    fixed = "fixed DBInstanceIdentifier db-1a2b3c4d-${Select} blocks replacement"
+    assert_fail("GOV-02", _db_with_export_groups(DB_IDENTIFIER), fixed)
+    assert_fail(
+        "GOV-02",
+        _db_with_export_groups("app-db"),
+        "Db: fixed DBInstanceIdentifier app-db blocks replacement",
+    )
+    # groups of another database, of a log the instance does not export, or without exports
+    other_db = joined("/aws/rds/instance/", {"Fn::Join": ["-", ["db-other", "x"]]}, "/error")
+    assert_fail("GOV-02", _db_with_export_groups(DB_IDENTIFIER, other_db), fixed)
+    general = joined("/aws/rds/instance/", DB_IDENTIFIER, "/general")
+    assert_fail("GOV-02", _db_with_export_groups(DB_IDENTIFIER, general), fixed)
+    error = joined("/aws/rds/instance/", DB_IDENTIFIER, "/error")
+    assert_fail("GOV-02", _db_with_export_groups(DB_IDENTIFIER, error, exports=()), fixed)
+    # RDS writes to the lower-cased identifier: a group with the literal's case is not its group
+    assert_fail(
+        "GOV-02",
+        _db_with_export_groups("App-DB", "/aws/rds/instance/App-DB/error"),
+        "fixed DBInstanceIdentifier App-DB blocks replacement",
+    )
+    # a group named through Ref to the database needs no fixed identifier at all
+    by_ref = {"Fn::Sub": "/aws/rds/instance/${Db}/error"}
+    assert_fail("GOV-02", _db_with_export_groups(DB_IDENTIFIER, by_ref), fixed)
+    # a service-dictated identifier does not excuse the other physical names
+    doc = _db_with_export_groups(DB_IDENTIFIER, error, DeletionProtection=True)
+    doc["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "b"}}
+    result = assert_fail("GOV-02", doc, "Bucket: fixed BucketName b blocks replacement")
+    assert "Db: DBInstanceIdentifier" in messages(result)
+    assert "no fixed physical names" not in messages(result)
+
+
+def test_gov_02_db_identifier_with_log_groups_that_cannot_be_compared():
+    select_3 = {
+        "Fn::Join": [
+            "-",
+            ["db-1a2b3c4d", {"Fn::Select": [3, {"Fn::Split": ["-", {"Ref": "AWS::StackId"}]}]}],
+        ]
+    }
+    name = joined("/aws/rds/instance/", select_3, "/error")
+    assert_status(
+        "GOV-02",
+        _db_with_export_groups(DB_IDENTIFIER, name),
+        "unknown",
+        "Db: cannot decide whether DBInstanceIdentifier db-1a2b3c4d-${Select} is service-dictated: "
+        "Log0 might be its error export log group",
+    )
 
 
 PARAMETERS = """

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from controls import Settings
 from controls.template import Assembly, Template
-from tests.controls.helpers import assert_fail, assert_pass, assert_status, outcome, yaml_doc
+from tests.controls.helpers import (
+    assert_fail,
+    assert_pass,
+    assert_status,
+    messages,
+    outcome,
+    yaml_doc,
+)
 
 KEY = """
 Resources:
@@ -77,6 +84,149 @@ def test_enc_01_separate_keys_per_domain_where_the_stack_says_so():
     corp = Settings(separate_key_domains=("s3", "rds", "logs"))
     assert_fail("ENC-01", doc, "key serves s3 and rds", settings=corp)
     assert_pass("ENC-01", doc)  # without the stack's requirement one key may serve both
+
+
+
+def _domain_keys(*names: str) -> str:
+    """Rotated, aliased keys (one per data domain) as a YAML Resources body."""
+    return "".join(
+        f"""
+  {name}: {{Type: AWS::KMS::Key, Properties: {{EnableKeyRotation: true}}}}
+  {name}Alias: {{Type: AWS::KMS::Alias, Properties: {{AliasName: alias/{name.lower()}, TargetKeyId: !Ref {name}}}}}"""
+        for name in names
+    )
+
+
+# CorpEnterpriseAppStack's shape: one key each for S3, RDS and logs; the database's generated
+# credential secret is encrypted with the RDS key; CloudTrail log files with the logs key.
+DOMAINS = (
+    "Resources:"
+    + _domain_keys("BucketKey", "DbKey", "LogsKey")
+    + """
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault: {SSEAlgorithm: aws:kms, KMSMasterKeyID: !GetAtt BucketKey.Arn}
+  DbSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties: {KmsKeyId: !GetAtt DbKey.Arn, GenerateSecretString: {SecretStringTemplate: '{"username":"admin"}', GenerateStringKey: password}}
+  Db:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: mysql
+      StorageEncrypted: true
+      KmsKeyId: !GetAtt DbKey.Arn
+      MasterUsername: !Join ["", ["{{resolve:secretsmanager:", !Ref DbSecret, ":SecretString:username::}}"]]
+      MasterUserPassword: !Join ["", ["{{resolve:secretsmanager:", !Ref DbSecret, ":SecretString:password::}}"]]
+  AppLogs:
+    Type: AWS::Logs::LogGroup
+    Properties: {KmsKeyId: !GetAtt LogsKey.Arn, RetentionInDays: 30}
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties: {IsLogging: true, S3BucketName: !Ref Bucket, KMSKeyId: !GetAtt LogsKey.Arn}
+"""
+)
+CORP_DOMAINS = Settings(separate_key_domains=("s3", "rds", "logs"))
+FIN_DOMAINS = Settings(separate_key_domains=("lambda", "cloudtrail"))
+
+
+def test_enc_01_a_databases_own_credential_secret_is_in_the_rds_domain():
+    # referenced by the instance's MasterUserPassword dynamic reference
+    result = assert_pass("ENC-01", DOMAINS, settings=CORP_DOMAINS)
+    text = messages(result)
+    assert "rds keys: DbKey" in text
+    assert "DbSecret: credential secret of Db, counted as rds" in text
+    # attached to the instance with a SecretTargetAttachment (the password resolved elsewhere)
+    doc = yaml_doc(DOMAINS)
+    db = doc["Resources"]["Db"]["Properties"]
+    del db["MasterUsername"], db["MasterUserPassword"]
+    assert_fail("ENC-01", doc, "DbKey: key serves rds and secrets", settings=CORP_DOMAINS)
+    doc["Resources"]["DbSecretAttachment"] = {
+        "Type": "AWS::SecretsManager::SecretTargetAttachment",
+        "Properties": {
+            "SecretId": {"Ref": "DbSecret"},
+            "TargetId": {"Ref": "Db"},
+            "TargetType": "AWS::RDS::DBInstance",
+        },
+    }
+    assert_pass("ENC-01", doc, settings=CORP_DOMAINS)
+
+
+def test_enc_01_other_secrets_on_the_rds_key_still_fail():
+    doc = yaml_doc(DOMAINS)
+    doc["Resources"]["ApiToken"] = {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {"KmsKeyId": {"Fn::GetAtt": ["DbKey", "Arn"]}},
+    }
+    result = assert_fail("ENC-01", doc, "DbKey: key serves rds and secrets", settings=CORP_DOMAINS)
+    assert "DbSecret" not in "\n".join(i.render() for i in result.items if i.status.value == "fail")
+    # an attachment to something that is not a database does not make a secret part of rds
+    doc = yaml_doc(DOMAINS)
+    db = doc["Resources"]["Db"]["Properties"]
+    del db["MasterUsername"], db["MasterUserPassword"]
+    doc["Resources"]["Other"] = {"Type": "AWS::Redshift::Cluster", "Properties": {}}
+    doc["Resources"]["DbSecretAttachment"] = {
+        "Type": "AWS::SecretsManager::SecretTargetAttachment",
+        "Properties": {"SecretId": {"Ref": "DbSecret"}, "TargetId": {"Ref": "Other"}},
+    }
+    assert_fail("ENC-01", doc, "DbKey: key serves rds and secrets", settings=CORP_DOMAINS)
+
+
+def test_enc_01_rds_and_logs_or_logs_and_ebs_on_one_key_still_fail():
+    doc = yaml_doc(DOMAINS)
+    doc["Resources"]["DbErrors"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"KmsKeyId": {"Fn::GetAtt": ["DbKey", "Arn"]}, "RetentionInDays": 30},
+    }
+    assert_fail(
+        "ENC-01",
+        doc,
+        "DbKey: key serves rds and logs; rds needs its own key",
+        "DbKey: key serves logs and rds; logs needs its own key",
+        settings=CORP_DOMAINS,
+    )
+    doc = yaml_doc(DOMAINS)
+    doc["Resources"]["Fleet"] = {
+        "Type": "AWS::EC2::LaunchTemplate",
+        "Properties": {
+            "LaunchTemplateData": {
+                "BlockDeviceMappings": [
+                    {
+                        "DeviceName": "/dev/xvda",
+                        "Ebs": {
+                            "Encrypted": True,
+                            "VolumeType": "gp3",
+                            "KmsKeyId": {"Fn::GetAtt": ["LogsKey", "Arn"]},
+                        },
+                    }
+                ]
+            }
+        },
+    }
+    assert_fail("ENC-01", doc, "LogsKey: key serves logs and ebs", settings=CORP_DOMAINS)
+
+
+def test_enc_01_cloudtrail_log_files_are_logs_unless_the_stack_separates_cloudtrail():
+    # CorpEnterpriseAppStack (s3, rds, logs): the trail's files are logs, the logs key fits
+    result = assert_pass("ENC-01", DOMAINS, settings=CORP_DOMAINS)
+    assert "logs keys: LogsKey" in messages(result)
+    # ... so a trail on the RDS key mixes rds and logs
+    doc = yaml_doc(DOMAINS)
+    doc["Resources"]["Trail"]["Properties"]["KMSKeyId"] = {"Fn::GetAtt": ["DbKey", "Arn"]}
+    assert_fail("ENC-01", doc, "DbKey: key serves rds and logs", settings=CORP_DOMAINS)
+    # FinSecureStack (lambda, cloudtrail): CloudTrail is its own domain, apart from log groups
+    assert_fail(
+        "ENC-01",
+        DOMAINS,
+        "LogsKey: key serves cloudtrail and logs; cloudtrail needs its own key",
+        settings=FIN_DOMAINS,
+    )
+    doc = yaml_doc(DOMAINS + _domain_keys("TrailKey"))
+    doc["Resources"]["Trail"]["Properties"]["KMSKeyId"] = {"Fn::GetAtt": ["TrailKey", "Arn"]}
+    result = assert_pass("ENC-01", doc, settings=FIN_DOMAINS)
+    assert "cloudtrail keys: TrailKey" in messages(result)
 
 
 def test_enc_02_scoped_key_policy_passes():
@@ -508,3 +658,71 @@ def test_iam_06_missing_or_wrongly_trusted_service_roles_fail():
 def test_iam_06_not_applicable_without_services():
     result = outcome("IAM-06", {"Resources": {"B": {"Type": "AWS::S3::Bucket"}}})
     assert result.status.value == "not_applicable"
+
+
+# A CDK-style instance: no IamInstanceProfile of its own, its launch template carries it.
+INSTANCE_THROUGH_LAUNCH_TEMPLATE = """
+Resources:
+  HostRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}]}
+  HostProfile: {Type: AWS::IAM::InstanceProfile, Properties: {Roles: [!Ref HostRole]}}
+  HostLaunchTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties: {LaunchTemplateData: {IamInstanceProfile: {Arn: !GetAtt HostProfile.Arn}}}
+  Host:
+    Type: AWS::EC2::Instance
+    Properties:
+      LaunchTemplate: {LaunchTemplateId: !Ref HostLaunchTemplate, Version: !GetAtt HostLaunchTemplate.LatestVersionNumber}
+"""
+
+
+def test_iam_05_instance_role_through_its_launch_template():
+    # the instance and the launch template it is launched from are one compute resource
+    result = assert_pass("IAM-05", INSTANCE_THROUGH_LAUNCH_TEMPLATE)
+    assert "no IAM role" not in messages(result)
+    assert "role shared" not in messages(result)
+
+
+def test_iam_05_launch_template_without_profile_or_shared_between_templates():
+    doc = yaml_doc(INSTANCE_THROUGH_LAUNCH_TEMPLATE)
+    del doc["Resources"]["HostLaunchTemplate"]["Properties"]["LaunchTemplateData"][
+        "IamInstanceProfile"
+    ]
+    assert_fail(
+        "IAM-05", doc, "HostLaunchTemplate: no IAM role", "Host: no IAM role (instance profile)"
+    )
+    doc = yaml_doc(INSTANCE_THROUGH_LAUNCH_TEMPLATE)
+    doc["Resources"]["Other"] = {
+        "Type": "AWS::EC2::LaunchTemplate",
+        "Properties": {
+            "LaunchTemplateData": {
+                "IamInstanceProfile": {"Arn": {"Fn::GetAtt": ["HostProfile", "Arn"]}}
+            }
+        },
+    }
+    assert_fail("IAM-05", doc, "role shared by HostLaunchTemplate, Other")
+
+
+def test_iam_05_direct_instance_profile_by_ref_or_name():
+    doc = yaml_doc(INSTANCE_THROUGH_LAUNCH_TEMPLATE)
+    del doc["Resources"]["HostLaunchTemplate"]
+    del doc["Resources"]["Host"]["Properties"]["LaunchTemplate"]
+    doc["Resources"]["Host"]["Properties"]["IamInstanceProfile"] = {"Ref": "HostProfile"}
+    assert_pass("IAM-05", doc)
+    doc["Resources"]["HostProfile"]["Properties"]["InstanceProfileName"] = "host-profile"
+    doc["Resources"]["Host"]["Properties"]["IamInstanceProfile"] = "host-profile"
+    assert_pass("IAM-05", doc)
+    doc["Resources"]["Host"]["Properties"]["IamInstanceProfile"] = "profile-of-another-stack"
+    assert_status("IAM-05", doc, "unknown", "instance profile profile-of-another-stack")
+
+
+def test_iam_05_launch_template_outside_the_template_cannot_be_decided():
+    doc = yaml_doc(INSTANCE_THROUGH_LAUNCH_TEMPLATE)
+    del doc["Resources"]["HostLaunchTemplate"]
+    doc["Resources"]["Host"]["Properties"]["LaunchTemplate"] = {
+        "LaunchTemplateName": "shared-template",
+        "Version": "3",
+    }
+    assert_status("IAM-05", doc, "unknown", "Host: launch template outside the template")

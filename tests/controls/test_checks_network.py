@@ -11,6 +11,7 @@ from tests.controls.helpers import (
     assert_status,
     get_att,
     merge,
+    messages,
     network,
     ref,
     yaml_doc,
@@ -490,3 +491,50 @@ def test_net_10_ssh_rule_behind_a_false_condition_is_off_by_default():
         }
     ]
     assert_pass("NET-10", doc)
+
+
+# A CDK-style bastion: the instance carries no IamInstanceProfile, its launch template does.
+BASTION_THROUGH_LAUNCH_TEMPLATE = """
+Resources:
+  BastionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}]}
+      ManagedPolicyArns: [!Sub "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+  BastionProfile: {Type: AWS::IAM::InstanceProfile, Properties: {Roles: [!Ref BastionRole]}}
+  BastionLaunchTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        IamInstanceProfile: {Arn: !GetAtt BastionProfile.Arn}
+        MetadataOptions: {HttpTokens: required}
+  Bastion:
+    Type: AWS::EC2::Instance
+    Properties:
+      LaunchTemplate: {LaunchTemplateId: !Ref BastionLaunchTemplate, Version: !GetAtt BastionLaunchTemplate.LatestVersionNumber}
+"""
+
+
+def test_net_10_bastion_role_through_its_launch_template():
+    result = assert_pass("NET-10", BASTION_THROUGH_LAUNCH_TEMPLATE)
+    assert "Bastion: bastion managed through Session Manager" in messages(result)
+    doc = yaml_doc(BASTION_THROUGH_LAUNCH_TEMPLATE)
+    del doc["Resources"]["BastionRole"]["Properties"]["ManagedPolicyArns"]
+    assert_fail("NET-10", doc, "Bastion: bastion has no role with Session Manager")
+
+
+def test_net_10_bastion_profile_by_literal_name():
+    doc = yaml_doc(BASTION)
+    doc["Resources"]["BastionProfile"]["Properties"]["InstanceProfileName"] = "bastion-profile"
+    doc["Resources"]["BastionHost"]["Properties"]["IamInstanceProfile"] = "bastion-profile"
+    assert_pass("NET-10", doc)
+
+
+def test_net_10_bastion_launch_template_outside_the_template_cannot_be_decided():
+    doc = yaml_doc(BASTION_THROUGH_LAUNCH_TEMPLATE)
+    del doc["Resources"]["BastionLaunchTemplate"]
+    doc["Resources"]["Bastion"]["Properties"]["LaunchTemplate"] = {
+        "LaunchTemplateId": "lt-0123456789abcdef0",
+        "Version": "1",
+    }
+    assert_status("NET-10", doc, "unknown", "launch template outside the template")

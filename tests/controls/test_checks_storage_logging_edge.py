@@ -5,7 +5,17 @@
 from __future__ import annotations
 
 from controls import Settings
-from tests.controls.helpers import assert_fail, assert_pass, assert_status, merge, ref, yaml_doc
+from tests.controls.helpers import (
+    DB_IDENTIFIER,
+    assert_fail,
+    assert_pass,
+    assert_status,
+    joined,
+    merge,
+    messages,
+    ref,
+    yaml_doc,
+)
 
 BUCKETS = """
 Resources:
@@ -746,3 +756,80 @@ def test_s3_01_log_destinations_that_need_sse_s3():
         ]
     }
     assert_fail("S3-01", doc, "s3-access-logs can only be delivered to SSE-S3 buckets")
+
+
+def _rds_exports(identifier, group_name) -> dict:
+    """GROUPS plus a MySQL instance exporting ``error`` and its pre-created log group."""
+    doc = yaml_doc(GROUPS)
+    props = {"Engine": "mysql", "EnableCloudwatchLogsExports": ["error"]}
+    if identifier is not None:
+        props["DBInstanceIdentifier"] = identifier
+    doc["Resources"]["Db"] = {
+        "Type": "AWS::RDS::DBInstance",
+        "DependsOn": ["DbErrors"],
+        "Properties": props,
+    }
+    doc["Resources"]["DbErrors"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": group_name, "KmsKeyId": ref("Key"), "RetentionInDays": 30},
+    }
+    return doc
+
+
+def test_log_03_rds_log_groups_named_with_the_identifier_expression():
+    name = joined("/aws/rds/instance/", DB_IDENTIFIER, "/error")
+    result = assert_pass("LOG-03", _rds_exports(DB_IDENTIFIER, name))
+    assert "Db: exports error to declared log group DbErrors" in messages(result)
+    # the same concatenation written flat, or as a Fn::Sub with the expression as a variable
+    flat = joined("/aws/rds/instance/", "db-1a2b3c4d", "-", DB_IDENTIFIER["Fn::Join"][1][1])
+    flat["Fn::Join"][1].append("/error")
+    assert_pass("LOG-03", _rds_exports(DB_IDENTIFIER, flat))
+    sub = {"Fn::Sub": ["/aws/rds/instance/${Id}/error", {"Id": DB_IDENTIFIER}]}
+    assert_pass("LOG-03", _rds_exports(DB_IDENTIFIER, sub))
+
+
+def test_log_03_rds_log_group_of_another_log_or_identifier_is_not_the_export_group():
+    other_log = joined("/aws/rds/instance/", DB_IDENTIFIER, "/general")
+    assert_fail(
+        "LOG-03",
+        _rds_exports(DB_IDENTIFIER, other_log),
+        "Db: exports error to implicit /aws/rds/instance/db-1a2b3c4d-${Select}/... log groups",
+    )
+    other_db = joined("/aws/rds/instance/", {"Fn::Join": ["-", ["db-other", "x"]]}, "/error")
+    assert_fail("LOG-03", _rds_exports(DB_IDENTIFIER, other_db), "exports error to implicit")
+
+
+def test_log_03_rds_export_groups_are_implicit_without_an_identifier():
+    name = joined("/aws/rds/instance/", DB_IDENTIFIER, "/error")
+    assert_fail(
+        "LOG-03",
+        _rds_exports(None, name),
+        "Db: exports error to implicit /aws/rds/instance/${Db}/... log groups",
+    )
+
+
+def test_log_03_rds_log_group_name_that_cannot_be_compared():
+    # another expression in the identifier's place may or may not evaluate to the same text
+    select_3 = {
+        "Fn::Join": [
+            "-",
+            ["db-1a2b3c4d", {"Fn::Select": [3, {"Fn::Split": ["-", {"Ref": "AWS::StackId"}]}]}],
+        ]
+    }
+    name = joined("/aws/rds/instance/", select_3, "/error")
+    assert_status(
+        "LOG-03",
+        _rds_exports(DB_IDENTIFIER, name),
+        "unknown",
+        "Db: cannot decide whether DbErrors is the error export log group",
+    )
+
+
+def test_log_03_rds_identifiers_are_stored_in_lower_case():
+    # RDS lower-cases the identifier, so a group named with the upper-case literal stays unused
+    assert_pass("LOG-03", _rds_exports("App-DB", "/aws/rds/instance/app-db/error"))
+    assert_fail(
+        "LOG-03",
+        _rds_exports("App-DB", "/aws/rds/instance/App-DB/error"),
+        "exports error to implicit /aws/rds/instance/app-db/... log groups",
+    )

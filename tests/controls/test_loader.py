@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from controls import TemplateError, load_template, parse_template
+from tests.controls.helpers import shared_path
 
 SHORT_TAGS = """\
 AWSTemplateFormatVersion: 2010-09-09
@@ -186,10 +187,9 @@ def test_markdown_without_template_block(tmp_path: Path):
 
 
 def test_seed_analyses_are_not_templates():
-    seeds = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-    if not seeds.exists():
-        pytest.skip("shared seeds not present")
-    for seed in sorted(seeds.glob("*.txt")):
+    seeds = sorted(shared_path("seeds").glob("*.txt"))
+    assert seeds, "no seed analyses (*.txt) in ../shared/seeds"
+    for seed in seeds:
         with pytest.raises(TemplateError):
             load_template(seed)
 

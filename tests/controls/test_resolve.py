@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from controls.resolve import NO_VALUE, Resolver, ResourceRef, Unknown
+from controls.resolve import NO_VALUE, Opaque, Resolver, ResourceRef, Unknown, same_text
 from tests.controls.helpers import yaml_doc
 
 TEMPLATE = yaml_doc("""
@@ -130,3 +130,39 @@ def test_references_and_parameters_used(resolver: Resolver):
     assert resolver.references(value) == {"Vpc", "Bucket"}
     assert resolver.parameters_used(value) == {"Env"}
     assert resolver.target({"Fn::If": ["IsProd", {"Ref": "Vpc"}, {"Ref": "Bucket"}]}) == "Vpc"
+
+
+STACK_PART = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+
+
+def test_concatenation_flattens_joins_and_subs(resolver: Resolver):
+    nested = {"Fn::Join": ["", ["/logs/", {"Fn::Join": ["-", ["app", STACK_PART]]}, "/error"]]}
+    flat = {"Fn::Join": ["", ["/logs/app-", STACK_PART, "/error"]]}
+    sub = {"Fn::Sub": ["/logs/${Name}/error", {"Name": {"Fn::Join": ["-", ["app", STACK_PART]]}}]}
+    expected = ("/logs/app-", Opaque.of(STACK_PART), "/error")
+    for value in (nested, flat, sub):
+        assert resolver.concatenation(value) == expected
+    # known values are folded into the literal text; Sub names become Ref/GetAtt parts
+    assert resolver.concatenation({"Fn::Sub": "${Env}/${Vpc.CidrBlock}/${Suffix}/${!x}"}) == (
+        "prod/10.1.0.0/16/",
+        Opaque.of({"Ref": "Suffix"}),
+        "/${x}",
+    )
+    assert resolver.concatenation({"Fn::Sub": "${Bucket.Arn}"}) == (
+        Opaque.of({"Fn::GetAtt": ["Bucket", "Arn"]}),
+    )
+    assert Opaque.of({"Fn::GetAtt": "Bucket.Arn"}) == Opaque.of({"Fn::GetAtt": ["Bucket", "Arn"]})
+    assert resolver.concatenation({"Fn::If": ["IsProd", "a", STACK_PART]}) == ("a",)
+    assert resolver.concatenation(None) == ()
+
+
+def test_same_text_decides_only_what_the_parts_decide():
+    part, other = Opaque.of(STACK_PART), Opaque.of({"Ref": "AWS::StackName"})
+    assert same_text(("a/", part, "/b"), ("a/", part, "/b")) is True
+    assert same_text(("a/b",), ("a/b",)) is True
+    assert same_text(("a/b",), ("a/c",)) is False
+    assert same_text(("a/", part, "/b"), ("x/", part, "/b")) is False  # prefixes differ
+    assert same_text(("a/", part, "/b"), ("a/", part, "/c")) is False  # suffixes differ
+    assert same_text(("a/", part, "/b"), ("a/", other, "/b")) is None
+    assert same_text(("a/", part, "/b"), ("a/xyz/b",)) is None
+    assert same_text(("a/", part), ("a/", part, "/b")) is None
