@@ -41,10 +41,11 @@ def conditional() -> dict[str, Any]:
         hosted_zone_id=zone.value_as_string,
         hosted_zone_condition=has_zone,
     )
-    return Template.from_stack(stack).to_json()
+    return dict(Template.from_stack(stack).to_json())
 
 
 def _certificate(template: dict[str, Any]) -> dict[str, Any]:
+    certificate: dict[str, Any]
     [certificate] = [
         r
         for r in template["Resources"].values()
@@ -74,7 +75,7 @@ def test_validation_records_only_when_the_hosted_zone_is_known(conditional: dict
 def test_literal_domain_without_condition() -> None:
     stack = new_stack()
     DomainCertificate(stack, "Certificate", domain_name="app.example.com")
-    certificate = _certificate(Template.from_stack(stack).to_json())
+    certificate = _certificate(dict(Template.from_stack(stack).to_json()))
     assert "Condition" not in certificate
     assert certificate["Properties"]["DomainName"] == "app.example.com"
 
