@@ -753,7 +753,6 @@ def _build_databases(template: Template) -> list[Database]:
     return found
 
 
-
 @dataclass(frozen=True)
 class ExportLog:
     """One log a database exports to ``/aws/rds/<instance|cluster>/<identifier>/<log>``, and the

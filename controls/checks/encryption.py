@@ -28,6 +28,8 @@ _KEY_USES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("rds", "AWS::RDS::DBInstance", ("PerformanceInsightsKMSKeyId",)),
     ("rds", "AWS::RDS::DBCluster", ("KmsKeyId",)),
     ("rds", "AWS::RDS::DBCluster", ("PerformanceInsightsKmsKeyId",)),
+    ("rds", "AWS::RDS::DBInstance", ("MasterUserSecret", "KmsKeyId")),
+    ("rds", "AWS::RDS::DBCluster", ("MasterUserSecret", "KmsKeyId")),
     ("logs", "AWS::Logs::LogGroup", ("KmsKeyId",)),
     ("lambda", "AWS::Lambda::Function", ("KmsKeyArn",)),
     ("cloudtrail", "AWS::CloudTrail::Trail", ("KMSKeyId",)),
@@ -45,6 +47,8 @@ DOMAIN_TYPES: dict[str, tuple[str, ...]] = {
 }
 for _domain, _kind, _ in _KEY_USES:
     DOMAIN_TYPES[_domain] = tuple(dict.fromkeys((*DOMAIN_TYPES.get(_domain, ()), _kind)))
+# key references a store may leave out (then it simply does not use a key for that)
+_OPTIONAL_KEYS = {"PerformanceInsightsKMSKeyId", "PerformanceInsightsKmsKeyId", "MasterUserSecret"}
 
 
 def _ebs_mappings(t: Template, resource: Resource) -> list[Any]:
@@ -63,7 +67,7 @@ def key_usage(t: Template) -> dict[str, list[tuple[str, str | None]]]:
             raw: Any = resource.properties
             for key in path:
                 raw = raw.get(key) if isinstance(raw, dict) else None
-            if raw is None and path[-1].startswith("PerformanceInsights"):
+            if raw is None and path[0] in _OPTIONAL_KEYS:
                 continue
             usage.setdefault(domain, []).append(
                 (resource.logical_id, key_of(t, raw) if raw is not None else None)
@@ -93,6 +97,61 @@ def _key_from_resolved(t: Template, value: Any) -> str | None:
     return None
 
 
+def database_secrets(t: Template) -> dict[str, str]:
+    """Secret logical ID → the database (instance or cluster) whose credentials it holds: the
+    target of a SecretTargetAttachment, or the secret the database's MasterUserPassword resolves
+    (``{{resolve:secretsmanager:...}}``, directly or through an attachment)."""
+    kinds = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
+    dbs = {db.logical_id for db in t.of_type(*kinds)}
+    owned: dict[str, str] = {}
+    for attachment in t.of_type("AWS::SecretsManager::SecretTargetAttachment"):
+        target = t.target(attachment.properties.get("TargetId"))
+        secret = t.target(attachment.properties.get("SecretId"))
+        if target in dbs and secret is not None:
+            owned.setdefault(secret, target)
+    for db in t.of_type(*kinds):
+        raw = db.properties.get("MasterUserPassword")
+        if raw is None or "{{resolve:secretsmanager:" not in t.text(raw):
+            continue
+        for secret in t.typed_references(
+            raw, "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment"
+        ):
+            resource = t.resources[secret]
+            if resource.type == "AWS::SecretsManager::SecretTargetAttachment":
+                secret = t.target(resource.properties.get("SecretId")) or secret
+            owned.setdefault(secret, db.logical_id)
+    return owned
+
+
+def _separation_usage(
+    t: Template,
+    usage: dict[str, list[tuple[str, str | None]]],
+    separate: tuple[str, ...],
+    a: Assessment,
+) -> dict[str, list[tuple[str, str | None]]]:
+    """The key usage by data domain as ENC-01 separates it: a database's own credential secret
+    belongs to rds, and CloudTrail log files to logs unless the stack separates cloudtrail."""
+    owned = database_secrets(t)
+    moves: dict[str, str] = {}  # resource → domain it moves to
+    for secret, _ in usage.get("secrets", []):
+        if secret in owned:
+            moves[secret] = "rds"
+            a.ok(secret, f"credential secret of {owned[secret]}, counted as rds")
+    if "cloudtrail" not in separate:
+        for trail, _ in usage.get("cloudtrail", []):
+            moves[trail] = "logs"
+            a.ok(
+                trail,
+                "CloudTrail log files counted as logs (the stack does not separate cloudtrail)",
+            )
+    domains: dict[str, list[tuple[str, str | None]]] = {}
+    for domain, entries in usage.items():
+        for entry in entries:
+            moved = moves.get(entry[0]) if domain in ("secrets", "cloudtrail") else None
+            domains.setdefault(moved or domain, []).append(entry)
+    return domains
+
+
 @control(
     "ENC-01",
     title="Customer-managed keys with rotation and aliases",
@@ -109,7 +168,10 @@ def enc_01(ctx: Context) -> Outcome:
     """Every AWS::KMS::Key (symmetric) needs EnableKeyRotation true and an AWS::KMS::Alias whose
     TargetKeyId is that key; a template that stores data but declares no key fails. Where the
     stack requires separate keys (CorpEnterpriseAppStack: s3, rds, logs; FinSecureStack:
-    lambda, cloudtrail), a key serving one of those domains must serve no other domain."""
+    lambda, cloudtrail), a key serving one of those domains must serve no other domain. Domains
+    follow the store: a database's own credential secret (SecretTargetAttachment to it, or the
+    secret its MasterUserPassword resolves; a MasterUserSecret key) is rds, not secrets;
+    CloudTrail log files are logs unless the stack separates cloudtrail itself."""
     t = ctx.template
     keys = t.of_type("AWS::KMS::Key")
     usage = key_usage(t)
@@ -144,15 +206,17 @@ def enc_01(ctx: Context) -> Outcome:
             f"alias {', '.join(aliases.get(key.logical_id, []))}",
             "no AWS::KMS::Alias",
         )
-    for domain in ctx.settings.separate_key_domains:
-        entries = usage.get(domain, [])
+    separate = ctx.settings.separate_key_domains
+    domains = _separation_usage(t, usage, separate, a) if separate else usage
+    for domain in separate:
+        entries = domains.get(domain, [])
         if not entries:
             continue
         mine = {key for _, key in entries if key}
         if not mine:
             a.fail(None, f"{domain}: no customer-managed key, so no separate {domain} key")
             continue
-        for other, other_entries in usage.items():
+        for other, other_entries in domains.items():
             if other == domain:
                 continue
             shared = mine & {key for _, key in other_entries if key}

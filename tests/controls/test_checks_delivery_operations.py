@@ -454,7 +454,6 @@ Resources:
     assert_pass("GOV-02", doc)
 
 
-
 def _db_with_export_groups(
     identifier, *group_names, exports=("error",), kind="instance", **props
 ) -> dict:

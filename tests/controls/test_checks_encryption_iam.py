@@ -86,7 +86,6 @@ def test_enc_01_separate_keys_per_domain_where_the_stack_says_so():
     assert_pass("ENC-01", doc)  # without the stack's requirement one key may serve both
 
 
-
 def _domain_keys(*names: str) -> str:
     """Rotated, aliased keys (one per data domain) as a YAML Resources body."""
     return "".join(
@@ -152,6 +151,15 @@ def test_enc_01_a_databases_own_credential_secret_is_in_the_rds_domain():
         },
     }
     assert_pass("ENC-01", doc, settings=CORP_DOMAINS)
+    # the RDS-managed master secret (ManageMasterUserPassword) is rds as well
+    doc = yaml_doc(DOMAINS)
+    db = doc["Resources"]["Db"]["Properties"]
+    del db["MasterUserPassword"], doc["Resources"]["DbSecret"]
+    db["ManageMasterUserPassword"] = True
+    db["MasterUserSecret"] = {"KmsKeyId": {"Fn::GetAtt": ["DbKey", "Arn"]}}
+    assert_pass("ENC-01", doc, settings=CORP_DOMAINS)
+    db["MasterUserSecret"] = {"KmsKeyId": {"Fn::GetAtt": ["LogsKey", "Arn"]}}
+    assert_fail("ENC-01", doc, "LogsKey: key serves rds and logs", settings=CORP_DOMAINS)
 
 
 def test_enc_01_other_secrets_on_the_rds_key_still_fail():
