@@ -68,6 +68,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_cidr, require_non_empty
 
 _NAME = "Bastion"
@@ -185,29 +186,7 @@ class Bastion(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        log_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchLogsBastion{suffix}",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                # The group's name is generated at deploy time and the group depends on the key,
-                # so the encryption context is pinned to this account's and region's log groups.
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{stack.region}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
+        allow_log_groups(log_key, self, f"CloudWatchLogsBastion{suffix}")
         self.session_document = ssm.CfnDocument(
             self,
             "SessionDocument",

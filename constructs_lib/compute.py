@@ -85,6 +85,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, Dependable
 
 from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_choice, require_non_empty, require_range
 
 _NAME = "HardenedFleet"
@@ -444,29 +445,7 @@ class HardenedFleet(Construct):
     ) -> None:
         """Key-policy statements for CloudWatch Logs and EC2 Auto Scaling (CMP-03, LOG-03)."""
         stack = Stack.of(self)
-        log_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchLogsFleet{self._suffix}",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                # The group's name is generated at deploy time and the group depends on the key,
-                # so the encryption context is pinned to this account's and region's log groups.
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{stack.region}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
+        allow_log_groups(log_key, self, f"CloudWatchLogsFleet{self._suffix}")
         # KMS refuses a key policy that names a role which does not exist yet, and the Auto
         # Scaling service-linked role only appears with the account's first group. So the role
         # is matched by ``aws:PrincipalArn`` under a ``*`` principal pinned to this account.

@@ -54,7 +54,7 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
-from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -65,6 +65,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_choice, require_non_empty, require_range
 
 _NAME = "SecureDatabase"
@@ -371,29 +372,11 @@ class SecureDatabase(Construct):
             )
             for log in LOG_EXPORTS
         }
-        log_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchLogsRds{_path_hash(self)}",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"/aws/rds/instance/{self.instance_identifier}/*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        allow_log_groups(
+            log_key,
+            self,
+            f"CloudWatchLogsRds{_path_hash(self)}",
+            f"/aws/rds/instance/{self.instance_identifier}/*",
         )
 
         # ---- DB-01: generated master credentials in a CMK-encrypted secret ------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy
+from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -55,6 +55,15 @@ USAGE_ACTIONS = [
 
 #: Grant actions AWS services (EBS, RDS, ...) need to attach the key to resources they manage.
 GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+#: What CloudWatch Logs needs on a key that encrypts log groups.
+LOGS_SERVICE_ACTIONS = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+]
 
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _ALIAS_NAME = re.compile(r"^[a-zA-Z0-9/_-]+$")
@@ -254,3 +263,40 @@ class EncryptionKey(Construct):
     def grant_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grant an identity decryption with the key (limited to the key's services)."""
         return self.key.grant_decrypt(grantee)
+
+
+def allow_log_groups(
+    key: kms.IKey,
+    scope: Construct,
+    sid: str,
+    log_group_name: str = "*",
+    *,
+    allow_no_op: bool = False,
+) -> iam.AddToResourcePolicyResult:
+    """Let CloudWatch Logs encrypt this account's log groups named ``log_group_name`` with ``key``.
+
+    The service principal is pinned with ``kms:EncryptionContext:aws:logs:arn`` to log groups of
+    this account and region whose name matches the pattern. A generated group name cannot be
+    named here (the group depends on the key), so such callers pass ``"*"``. For an imported key
+    the statement cannot be added; the result says so (``statement_added`` is false).
+    """
+    stack = Stack.of(scope)
+    return key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=LOGS_SERVICE_ACTIONS,
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=log_group_name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        ),
+        allow_no_op,
+    )

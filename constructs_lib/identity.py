@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from aws_cdk import (
     Annotations,
-    ArnFormat,
     Aws,
     CustomResource,
     Duration,
@@ -41,6 +40,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from constructs_lib.acknowledgments import MIN_REASON_LENGTH, acknowledge
+from constructs_lib.encryption import allow_log_groups
 from constructs_lib.handlers import password_policy as _handler
 from constructs_lib.validation import invalid, require_choice, require_range
 
@@ -478,33 +478,8 @@ def _allow_cloudwatch_logs(scope: Construct, key: kms.IKey) -> None:
     The condition cannot name the function's log group: its ARN depends on the key (a cycle), and
     a fixed name would block re-creating the stack after a RETAIN delete.
     """
-    stack = Stack.of(scope)
     suffix = hashlib.sha256(scope.node.path.encode()).hexdigest()[:8].upper()
-    result = key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=f"CloudWatchLogsPasswordPolicy{suffix}",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        ),
-        True,
-    )
+    result = allow_log_groups(key, scope, f"CloudWatchLogsPasswordPolicy{suffix}", allow_no_op=True)
     if not result.statement_added:
         Annotations.of(scope).add_warning_v2(
             "hardened-stacks:PasswordPolicy:importedKey",

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from aws_cdk import ArnFormat, Aws, Duration, Fn, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_choice, require_range
 
 _NAME = "WebAcl"
@@ -167,29 +167,11 @@ class WebAcl(Construct):
             resource_name=log_group_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchLogsWafLogs{Names.unique_id(self)}"[:128],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"{name_stem}-*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        allow_log_groups(
+            encryption_key,
+            self,
+            f"CloudWatchLogsWafLogs{Names.unique_id(self)}"[:128],
+            f"{name_stem}-*",
         )
         #: WAF request logs (LOG-05), CMK-encrypted with retention (LOG-03), retained on delete.
         self.log_group = logs.LogGroup(

@@ -447,8 +447,10 @@ def test_log03_log_group_encrypted_retained_with_key_policy(default: Built, publ
     assert "kms:GenerateDataKey*" in statement["Action"]
     assert "kms:Decrypt*" in statement["Action"]
     condition = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert condition["Fn::Join"][1][-1] == ":log-group:*"
-    assert condition["Fn::Join"][1][-3] == ":logs:us-east-1:"
+    # This account's log groups in this region: arn:aws:logs:us-east-1:<account>:log-group:*
+    assert condition == {
+        "Fn::Join": ["", ["arn:aws:logs:us-east-1:", {"Ref": "AWS::AccountId"}, ":log-group:*"]]
+    }
 
 
 def test_log03_sessions_stream_to_the_encrypted_log_group(default: Built):
