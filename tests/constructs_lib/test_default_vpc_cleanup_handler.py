@@ -221,10 +221,10 @@ class Answers:
         assert request.full_url == RESPONSE_URL
         # The pre-signed URL is signed without a content type; any other value breaks it.
         assert request.get_header("Content-type") == ""
-        return json.loads(request.data)  # type: ignore[no-any-return]
+        return json.loads(request.data)
 
     def last(self) -> dict[str, Any]:
-        return json.loads(self.requests[-1].data)  # type: ignore[no-any-return]
+        return json.loads(self.requests[-1].data)
 
 
 #: Every EC2 operation any test made, for the IAM comparison at the end of the module.

@@ -74,7 +74,16 @@ def test_no_check_crashes_on_any_fragment(name: str, template: Template):
 def _mutations(data: dict) -> list[dict]:
     """Odd shapes a hand-written template may have: every property (or its children) replaced."""
     mutated: list[dict] = []
-    for odd in ("x", 1, [], None, {"a": 1}, {"Ref": "Nope"}, {"Fn::If": ["Nope", 1, 2]}):
+    odd_values: tuple[object, ...] = (
+        "x",
+        1,
+        [],
+        None,
+        {"a": 1},
+        {"Ref": "Nope"},
+        {"Fn::If": ["Nope", 1, 2]},
+    )
+    for odd in odd_values:
         flat, nested = copy.deepcopy(data), copy.deepcopy(data)
         for body in flat["Resources"].values():
             if isinstance(body.get("Properties"), dict):
