@@ -40,10 +40,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config import EnvironmentConfig
-from constructs_lib.acknowledgments import acknowledge
 from constructs_lib.audit import AuditTrail, ConfigRecorder
-from constructs_lib.backup import BackupPlan
-from constructs_lib.bastion import Bastion
 from constructs_lib.certificate import (
     OPTIONAL_DOMAIN_PATTERN,
     OPTIONAL_HOSTED_ZONE_PATTERN,
@@ -56,6 +53,8 @@ from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
     access_logs_bucket,
+    add_backup_plan,
+    add_bastion,
     add_function_error_alarms,
     add_service_alarms,
     add_web_tier,
@@ -63,9 +62,6 @@ from stacks.web_tier import (
     export_key_resources,
     log_bucket,
 )
-
-#: Resources carrying ``Backup=true`` are selected by the backup plan (EC2 volumes).
-BACKUP_TAG = "Backup"
 
 #: ``ApplicationName``: lower-case letters, digits and inner hyphens, 3-20 characters.
 APPLICATION_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
@@ -211,31 +207,14 @@ class CorpEnterpriseAppStack(ReferenceStack):
         )
 
         # ---- administration ---------------------------------------------------------------------
-        public = public_bastion_cidr is not None
-        self.bastion = Bastion(
+        self.bastion = add_bastion(
             self,
-            "Bastion",
-            vpc=self.tier.network.vpc,
+            self.tier,
             encryption_key=self.compute_key.key,
             log_encryption_key=self.logs_key.key,
-            subnets=None if public else self.tier.network.app_subnet_selection(),
-            public=public,
-            ssh_ingress_cidr=public_bastion_cidr,
             key_pair_name=self.key_pair_name.value_as_string,
             key_pair_condition=self.has_key_pair,
-            log_retention=config.log_retention,
-            # Stateless, and replaced whenever a new AMI is published: protection would block
-            # every such update without protecting any data.
-            termination_protection=False,
-        )
-        acknowledge(
-            self.bastion.instance,
-            "AwsSolutions-EC29",
-            "The bastion keeps no data and is replaced on every new AMI; termination protection "
-            "would make each of those updates fail. Backups cover its volume.",
-        )
-        self.tier.database.allow_from(
-            self.bastion.security_group, "MySQL from the bastion for administration"
+            public_ssh_cidr=public_bastion_cidr,
         )
 
         # ---- audit and identity (LOG-01, IAM-02..04) -----------------------------------------
@@ -269,26 +248,20 @@ class CorpEnterpriseAppStack(ReferenceStack):
         )
 
         # ---- backups: the database and every EC2 volume (RES-01) -------------------------------
-        self.backup = BackupPlan(
+        self.backup = add_backup_plan(
             self,
-            "Backup",
+            self.tier,
+            self.bastion,
             encryption_key=self.backup_key.key,
-            notification_topic=self.alarms.topic,
+            alarm_topic=self.alarms,
         )
-        self.backup.add_resources(
-            "DatabaseAndBastion", self.tier.database.instance, self.bastion.instance_arn
-        )
-        # EC2 volumes by tag: the fleet's and the bastion's launch templates tag their volumes.
-        for compute in (self.tier.fleet, self.bastion):
-            cdk.Tags.of(compute).add(BACKUP_TAG, "true")
-        self.backup.add_tag_selection("TaggedVolumes", BACKUP_TAG, "true")
 
         # ---- alarms (MON-01, MON-02) ------------------------------------------------------------
         self.monitoring = add_service_alarms(self, self.tier, self.alarms)
         self.function_alarms = add_function_error_alarms(self, self.alarms)
 
         self._naming()
-        self._outputs(public)
+        self._outputs(public_bastion_cidr is not None)
         self.publish_interface()
 
     # ---------------------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ from constructs import Construct
 
 from config import EnvironmentConfig
 from constructs_lib.acknowledgments import acknowledge, logical_id
-from constructs_lib.backup import BackupPlan
-from constructs_lib.bastion import Bastion
 from constructs_lib.encryption import EncryptionKey
 from constructs_lib.monitoring import AlarmTopic
 from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
     access_logs_bucket,
+    add_backup_plan,
+    add_bastion,
     add_function_error_alarms,
     add_service_alarms,
     add_web_tier,
@@ -34,9 +34,6 @@ from stacks.web_tier import (
     export_key_resources,
     log_bucket,
 )
-
-#: Resources carrying ``Backup=true`` are selected by the backup plan (EC2 volumes).
-BACKUP_TAG = "Backup"
 
 #: EC2 key pair names: 1-255 printable ASCII characters; empty means "no key pair".
 _KEY_PAIR_PATTERN = r"^$|^[\x20-\x7E]{1,255}$"
@@ -138,41 +135,20 @@ class EnterpriseWebAppStack(ReferenceStack):
         self._grant_app_log_shipping()
 
         # ---- administration and backups -------------------------------------------------------
-        self.bastion = Bastion(
+        self.bastion = add_bastion(
             self,
-            "Bastion",
-            vpc=self.tier.network.vpc,
+            self.tier,
             encryption_key=self.data_key.key,
-            subnets=self.tier.network.app_subnet_selection(),
             key_pair_name=self.key_pair_name.value_as_string,
             key_pair_condition=self.has_key_pair,
-            log_retention=config.log_retention,
-            # Stateless, and replaced whenever a new AMI is published: protection would block
-            # every such update without protecting any data.
-            termination_protection=False,
         )
-        acknowledge(
-            self.bastion.instance,
-            "AwsSolutions-EC29",
-            "The bastion keeps no data and is replaced on every new AMI; termination protection "
-            "would make each of those updates fail. Backups cover its volume.",
-        )
-        self.tier.database.allow_from(
-            self.bastion.security_group, "MySQL from the bastion for administration"
-        )
-        self.backup = BackupPlan(
+        self.backup = add_backup_plan(
             self,
-            "Backup",
+            self.tier,
+            self.bastion,
             encryption_key=self.backup_key.key,
-            notification_topic=self.alarms.topic,
+            alarm_topic=self.alarms,
         )
-        self.backup.add_resources(
-            "DatabaseAndBastion", self.tier.database.instance, self.bastion.instance_arn
-        )
-        # EC2 volumes by tag: the fleet's and the bastion's launch templates tag their volumes.
-        for compute in (self.tier.fleet, self.bastion):
-            cdk.Tags.of(compute).add(BACKUP_TAG, "true")
-        self.backup.add_tag_selection("TaggedVolumes", BACKUP_TAG, "true")
 
         self.monitoring = add_service_alarms(self, self.tier, self.alarms)
         self.function_alarms = add_function_error_alarms(self, self.alarms)

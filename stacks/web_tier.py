@@ -18,6 +18,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 
+from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.backup import BackupPlan
+from constructs_lib.bastion import Bastion
 from constructs_lib.compute import HardenedFleet
 from constructs_lib.database import SecureDatabase
 from constructs_lib.encryption import EncryptionKey
@@ -30,6 +33,8 @@ from stacks.base import ReferenceStack
 
 APP_PORT = 80
 HEALTH_CHECK_PATH = "/health"
+#: Resources tagged ``Backup=true`` are selected by the backup plan (EC2 volumes).
+BACKUP_TAG = "Backup"
 
 
 def reference_application(title: str) -> tuple[str, ...]:
@@ -424,3 +429,64 @@ def export_key_resources(
     ]
     existing = {o.node.id for o in stack.node.find_all() if isinstance(o, cdk.CfnOutput)}
     stack.export_all([output for output in outputs if output[0] not in existing])
+
+
+def add_bastion(
+    stack: ReferenceStack,
+    tier: WebTier,
+    *,
+    encryption_key: kms.IKey,
+    log_encryption_key: kms.IKey | None = None,
+    key_pair_name: str | None = None,
+    key_pair_condition: CfnCondition | None = None,
+    public_ssh_cidr: str | None = None,
+) -> Bastion:
+    """``Bastion``: the Session Manager host for administration, allowed to reach the database.
+
+    Private (app subnets, no ingress) unless ``public_ssh_cidr`` asks for a public host with SSH
+    from that block. Termination protection is off: the host keeps no data and is replaced on
+    every new AMI, which protection would make fail.
+    """
+    public = public_ssh_cidr is not None
+    bastion = Bastion(
+        stack,
+        "Bastion",
+        vpc=tier.network.vpc,
+        encryption_key=encryption_key,
+        log_encryption_key=log_encryption_key,
+        subnets=None if public else tier.network.app_subnet_selection(),
+        public=public,
+        ssh_ingress_cidr=public_ssh_cidr,
+        key_pair_name=key_pair_name,
+        key_pair_condition=key_pair_condition,
+        log_retention=stack.config.log_retention,
+        termination_protection=False,
+    )
+    acknowledge(
+        bastion.instance,
+        "AwsSolutions-EC29",
+        "The bastion keeps no data and is replaced on every new AMI; termination protection "
+        "would make each of those updates fail. Backups cover its volume.",
+    )
+    tier.database.allow_from(bastion.security_group, "MySQL from the bastion for administration")
+    return bastion
+
+
+def add_backup_plan(
+    stack: ReferenceStack,
+    tier: WebTier,
+    bastion: Bastion,
+    *,
+    encryption_key: kms.IKey,
+    alarm_topic: AlarmTopic,
+) -> BackupPlan:
+    """``Backup`` (RES-01): the database and the bastion by resource, EC2 volumes by tag."""
+    backup = BackupPlan(
+        stack, "Backup", encryption_key=encryption_key, notification_topic=alarm_topic.topic
+    )
+    backup.add_resources("DatabaseAndBastion", tier.database.instance, bastion.instance_arn)
+    # The launch templates of the fleet and the bastion put the tag on their volumes.
+    for compute in (tier.fleet, bastion):
+        cdk.Tags.of(compute).add(BACKUP_TAG, "true")
+    backup.add_tag_selection("TaggedVolumes", BACKUP_TAG, "true")
+    return backup
