@@ -16,7 +16,6 @@ from pathlib import Path
 
 from aws_cdk import (
     Annotations,
-    ArnFormat,
     Aws,
     CustomResource,
     Duration,
@@ -32,6 +31,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.encryption import allow_log_groups
+from constructs_lib.function_policies import logs_and_tracing_policies
 from constructs_lib.handlers import default_vpc_cleanup as _handler
 from constructs_lib.validation import invalid
 
@@ -193,37 +194,8 @@ class DefaultVpcCleanup(Construct):
                 "be limited to this account; deletes are denied in the deployment region "
                 "(aws:RequestedRegion)",
             )
-        self.logs_policy = iam.ManagedPolicy(
-            self,
-            "LogsPolicy",
-            description="Default-VPC cleanup function: write to its own log group only",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="WriteOwnLogGroup",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[self.log_group.log_group_arn],
-                )
-            ],
-        )
-        self.tracing_policy = iam.ManagedPolicy(
-            self,
-            "TracingPolicy",
-            description="Default-VPC cleanup function: send X-Ray trace segments (active tracing)",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="SendTraceSegments",
-                    actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                    resources=["*"],
-                )
-            ],
-        )
-        acknowledge(
-            self.tracing_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-            "permissions; the policy holds only these two actions for active tracing (LOG-07)",
+        self.logs_policy, self.tracing_policy = logs_and_tracing_policies(
+            self, self.role, self.log_group, "Default-VPC cleanup function"
         )
 
         self.dead_letter_queue = sqs.Queue(
@@ -354,32 +326,9 @@ def _allow_cloudwatch_logs(scope: Construct, key: kms.IKey) -> None:
     The condition cannot name the function's log group: its ARN depends on the key (a cycle), and
     a fixed name would block re-creating the stack after a RETAIN delete.
     """
-    stack = Stack.of(scope)
     suffix = hashlib.sha256(scope.node.path.encode()).hexdigest()[:8].upper()
-    result = key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=f"CloudWatchLogsDefaultVpcCleanup{suffix}",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        ),
-        True,
+    result = allow_log_groups(
+        key, scope, f"CloudWatchLogsDefaultVpcCleanup{suffix}", allow_no_op=True
     )
     if not result.statement_added:
         Annotations.of(scope).add_warning_v2(

@@ -41,6 +41,7 @@ from constructs import Construct, IConstruct
 
 from constructs_lib.acknowledgments import MIN_REASON_LENGTH, acknowledge
 from constructs_lib.encryption import allow_log_groups
+from constructs_lib.function_policies import logs_and_tracing_policies
 from constructs_lib.handlers import password_policy as _handler
 from constructs_lib.validation import invalid, require_choice, require_range
 
@@ -320,37 +321,8 @@ class PasswordPolicy(Construct):
             "iam:DeleteAccountPasswordPolicy act on the account-wide password policy and support "
             "no resource-level permissions; the policy holds only these three actions",
         )
-        self.logs_policy = iam.ManagedPolicy(
-            self,
-            "LogsPolicy",
-            description="Password-policy function: write to its own log group only",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="WriteOwnLogGroup",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[self.log_group.log_group_arn],
-                )
-            ],
-        )
-        self.tracing_policy = iam.ManagedPolicy(
-            self,
-            "TracingPolicy",
-            description="Password-policy function: send X-Ray trace segments (active tracing)",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="SendTraceSegments",
-                    actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                    resources=["*"],
-                )
-            ],
-        )
-        acknowledge(
-            self.tracing_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-            "permissions; the policy holds only these two actions for active tracing (LOG-07)",
+        self.logs_policy, self.tracing_policy = logs_and_tracing_policies(
+            self, self.role, self.log_group, "Password-policy function"
         )
 
         self.function = lambda_.Function(

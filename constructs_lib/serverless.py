@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -39,7 +39,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.acknowledgments import MIN_REASON_LENGTH, acknowledge, check_reason
-from constructs_lib.encryption import EncryptionKey
+from constructs_lib.encryption import EncryptionKey, allow_log_groups
+from constructs_lib.function_policies import logs_and_tracing_policies
 from constructs_lib.validation import invalid, require_range
 
 _NAME = "SecureFunction"
@@ -321,37 +322,8 @@ class SecureFunction(Construct):
 
     def _policies(self, region: str, in_vpc: bool) -> list[iam.ManagedPolicy]:
         path = self.node.path
-        logs_policy = iam.ManagedPolicy(
-            self,
-            "LogsPolicy",
-            description=f"{path}: write to its own log group only",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="WriteOwnLogGroup",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[self.log_group.log_group_arn],
-                )
-            ],
-        )
-        tracing_policy = iam.ManagedPolicy(
-            self,
-            "TracingPolicy",
-            description=f"{path}: send X-Ray trace segments (active tracing)",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="SendTraceSegments",
-                    actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                    resources=["*"],
-                )
-            ],
-        )
-        acknowledge(
-            tracing_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-            "permissions; the policy holds only these two actions for active tracing (LOG-07)",
+        logs_policy, tracing_policy = logs_and_tracing_policies(
+            self, self.role, self.log_group, path
         )
         key_arn = self.environment_key.key_arn
         data_policy = iam.ManagedPolicy(
@@ -444,33 +416,8 @@ def _allow_cloudwatch_logs(scope: Construct, key: kms.IKey) -> None:
     The condition cannot name the function's log group: its ARN depends on the key (a cycle), and
     a fixed name would block re-creating the stack after a RETAIN delete.
     """
-    stack = Stack.of(scope)
     suffix = hashlib.sha256(scope.node.path.encode()).hexdigest()[:8].upper()
-    result = key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=f"CloudWatchLogsFunction{suffix}",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        ),
-        True,
-    )
+    result = allow_log_groups(key, scope, f"CloudWatchLogsFunction{suffix}", allow_no_op=True)
     if not result.statement_added:
         Annotations.of(scope).add_warning_v2(
             "hardened-stacks:SecureFunction:importedLogKey",
