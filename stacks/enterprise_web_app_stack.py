@@ -20,11 +20,11 @@ from constructs import Construct
 from config import EnvironmentConfig
 from constructs_lib.acknowledgments import acknowledge, logical_id
 from constructs_lib.encryption import EncryptionKey
-from constructs_lib.monitoring import AlarmTopic
 from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
     access_logs_bucket,
+    add_alarm_topic,
     add_backup_plan,
     add_bastion,
     add_function_error_alarms,
@@ -108,12 +108,11 @@ class EnterpriseWebAppStack(ReferenceStack):
         self.alb_logs_bucket = alb_logs_bucket(self, self.access_logs_bucket)
 
         # ---- alerting, web tier ------------------------------------------------------------------
-        self.alarms = AlarmTopic(self, "AlarmTopic", encryption_key=self.data_key)
-        self.alarms.add_email_subscription(
-            self.alert_email.value_as_string, condition=self.has_alert_email
-        )
-        self.alarms.add_https_subscription(
-            self.alert_webhook.value_as_string, condition=self.has_alert_webhook
+        self.alarms = add_alarm_topic(
+            self,
+            self.data_key,
+            email=(self.alert_email, self.has_alert_email),
+            webhook=(self.alert_webhook, self.has_alert_webhook),
         )
         self.tier = add_web_tier(
             self,

@@ -112,6 +112,26 @@ def alb_logs_bucket(stack: ReferenceStack, access_logs: SecureBucket) -> SecureB
     )
 
 
+# ---- alerting ------------------------------------------------------------------------------------
+def add_alarm_topic(
+    stack: ReferenceStack,
+    encryption_key: EncryptionKey,
+    *,
+    email: tuple[cdk.CfnParameter, CfnCondition],
+    webhook: tuple[cdk.CfnParameter, CfnCondition],
+) -> AlarmTopic:
+    """``AlarmTopic`` (MON-01) with optional e-mail and HTTPS subscriptions.
+
+    ``email`` and ``webhook`` are the stack's ``optional_email_parameter()`` and
+    ``optional_webhook_parameter()``: each subscription exists only when its value is set.
+    """
+    (email_address, has_email), (webhook_url, has_webhook) = email, webhook
+    topic = AlarmTopic(stack, "AlarmTopic", encryption_key=encryption_key)
+    topic.add_email_subscription(email_address.value_as_string, condition=has_email)
+    topic.add_https_subscription(webhook_url.value_as_string, condition=has_webhook)
+    return topic
+
+
 # ---- the tier ------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class WebTierSettings:
