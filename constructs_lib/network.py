@@ -3,7 +3,9 @@
 ``SecureVpc`` builds:
 
 * a VPC whose subnets span 2 or 3 availability zones taken from ``Fn::GetAZs`` (no lookup, no
-  hard-coded AZ names), with subnet CIDRs planned by CDK from the one VPC CIDR (NET-01);
+  hard-coded AZ names), with subnet CIDRs planned by CDK from the one VPC CIDR (NET-01); when the
+  VPC CIDR is a deploy-time parameter, every subnet CIDR becomes ``Fn::Select`` of ``Fn::Cidr``
+  over the VPC's ``CidrBlock`` at the planned position, so nothing is hard-coded;
 * three tiers, every subnet on its own route table (NET-02): ``Public`` (ALB, NAT gateways; no
   public IPs assigned on launch), ``App`` (private with egress through the NAT gateway of its own
   AZ, NET-03) and ``Data`` (isolated: no route to an internet or NAT gateway);
@@ -304,6 +306,10 @@ class SecureVpc(Construct):
     :param flow_log_bucket: second flow-log destination. When the bucket has a CMK, the construct
         lets the log delivery service use it (scoped to this account's logs).
     :param cidr: VPC CIDR, /16 to /24; every subnet CIDR is derived from it.
+    :param deploy_time_cidr: the VPC CIDR as a token (e.g. a ``VpcCidr`` parameter's value).
+        ``cidr`` then only fixes the layout: the token must have the same prefix length (let the
+        parameter's pattern allow only that), and each subnet (and every ACL entry or rule that
+        names a subnet or the VPC) uses ``Fn::Select``/``Fn::Cidr`` of the VPC's ``CidrBlock``.
     :param max_azs: number of AZs (2 or 3), taken in order from ``Fn::GetAZs``.
     :param nat_gateway_per_az: ``False`` shares one NAT gateway across AZs, an explicit cost
         relaxation for dev that gives up NET-03 (an AZ outage cuts egress of the others).
@@ -324,6 +330,7 @@ class SecureVpc(Construct):
         flow_log_key: kms.IKey,
         flow_log_bucket: s3.IBucket,
         cidr: str = "10.0.0.0/16",
+        deploy_time_cidr: str | None = None,
         max_azs: int = 2,
         nat_gateway_per_az: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -334,6 +341,7 @@ class SecureVpc(Construct):
     ) -> None:
         _validate(
             cidr=cidr,
+            deploy_time_cidr=deploy_time_cidr,
             max_azs=max_azs,
             log_retention=log_retention,
             app_port=app_port,
@@ -375,6 +383,11 @@ class SecureVpc(Construct):
         self.public_subnets: list[ec2.ISubnet] = list(self.vpc.public_subnets)
         self.app_subnets: list[ec2.ISubnet] = list(self.vpc.private_subnets)
         self.data_subnets: list[ec2.ISubnet] = list(self.vpc.isolated_subnets)
+        #: The VPC CIDR as rules must use it: the literal, or ``Fn::GetAtt`` of the VPC's block.
+        self.cidr_block: str = cidr
+        self._subnet_cidrs: dict[str, str] = {}
+        if deploy_time_cidr is not None:
+            self._derive_subnet_cidrs(deploy_time_cidr)
         # Internet-facing routes are the point of the public tier (ALB, NAT gateways).
         for subnet in self.public_subnets:
             internet_route = subnet.node.find_child("DefaultRoute")
@@ -394,6 +407,38 @@ class SecureVpc(Construct):
         self._add_flow_logs(flow_log_key, flow_log_bucket, log_retention)
         self._add_endpoints(gateway_endpoints_dynamodb, additional_interface_endpoints)
         self._restrict_default_security_group(flow_log_key, log_retention)
+
+    def _derive_subnet_cidrs(self, deploy_time_cidr: str) -> None:
+        """Replace the planned literals by their position in ``Fn::Cidr`` of the deploy-time CIDR.
+
+        CDK's planner lays the subnets out in equal blocks from the start of ``cidr``; the subnet
+        at offset *n* (in blocks of its size) is ``Fn::Select(n, Fn::Cidr(VpcCidr, count, bits))``
+        for any VPC CIDR with the same prefix length.
+        """
+        cfn_vpc = cast(ec2.CfnVPC, self.vpc.node.default_child)
+        cfn_vpc.cidr_block = deploy_time_cidr
+        self.cidr_block = self.vpc.vpc_cidr_block
+        layout = ipaddress.IPv4Network(self.cidr)
+        subnets = [*self.public_subnets, *self.app_subnets, *self.data_subnets]
+        planned = [ipaddress.IPv4Network(subnet.ipv4_cidr_block) for subnet in subnets]
+        sizes = {network.prefixlen for network in planned}
+        if len(sizes) != 1:  # the default configuration plans equal subnets; guard a change
+            raise invalid(_NAME, "deploy_time_cidr", deploy_time_cidr, "needs equal-size subnets")
+        prefix = sizes.pop()
+        block = 2 ** (32 - prefix)
+        offsets = [
+            (int(network.network_address) - int(layout.network_address)) // block
+            for network in planned
+        ]
+        blocks = Fn.cidr(self.cidr_block, max(offsets) + 1, str(32 - prefix))
+        for subnet, offset in zip(subnets, offsets, strict=True):
+            expression = Fn.select(offset, blocks)
+            cast(ec2.CfnSubnet, subnet.node.default_child).cidr_block = expression
+            self._subnet_cidrs[subnet.node.path] = expression
+
+    def subnet_cidr(self, subnet: ec2.ISubnet) -> str:
+        """The CIDR of one of this VPC's subnets as rules must use it (literal or derived)."""
+        return self._subnet_cidrs.get(subnet.node.path, subnet.ipv4_cidr_block)
 
     # ----------------------------------------------------------------------------------- helpers
 
@@ -455,8 +500,8 @@ class SecureVpc(Construct):
         if peer == "anywhere":
             return [_ANYWHERE]
         if peer == "vpc":
-            return [self.cidr]
-        return [subnet.ipv4_cidr_block for subnet in subnets[peer]]
+            return [self.cidr_block]
+        return [self.subnet_cidr(subnet) for subnet in subnets[peer]]
 
     def _acl_traffic(self, ports: str) -> ec2.AclTraffic:
         if ports == "https":
@@ -614,7 +659,7 @@ class SecureVpc(Construct):
             allow_all_outbound=False,  # endpoints never open connections
         )
         self.endpoint_security_group.add_ingress_rule(
-            ec2.Peer.ipv4(self.cidr),
+            ec2.Peer.ipv4(self.cidr_block),
             ec2.Port.tcp(443),
             "HTTPS to the interface endpoints from inside the VPC",
         )
@@ -726,6 +771,7 @@ class SecureVpc(Construct):
 def _validate(
     *,
     cidr: str,
+    deploy_time_cidr: str | None,
     max_azs: int,
     log_retention: logs.RetentionDays,
     app_port: Port,
@@ -751,6 +797,16 @@ def _validate(
             cidr,
             f"use a prefix between /{_WIDEST_PREFIX} and /{_NARROWEST_PREFIX}; 3 tiers x 3 AZs "
             "need at least a /24",
+        )
+    if deploy_time_cidr is not None and not (
+        isinstance(deploy_time_cidr, str) and Token.is_unresolved(deploy_time_cidr)
+    ):
+        raise invalid(
+            _NAME,
+            "deploy_time_cidr",
+            deploy_time_cidr,
+            "pass a token such as a VpcCidr parameter's value_as_string; a literal CIDR belongs "
+            "in cidr",
         )
     if isinstance(max_azs, bool) or not isinstance(max_azs, int):
         raise invalid(_NAME, "max_azs", max_azs, "pass the integer 2 or 3")

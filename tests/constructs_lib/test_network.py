@@ -782,12 +782,78 @@ def test_token_cidr_is_rejected_with_a_fix():
         build_default(stack, cidr=cidr)
 
 
+def test_literal_deploy_time_cidr_is_rejected_with_a_fix():
+    with pytest.raises(ValueError, match=r"deploy_time_cidr='10.1.0.0/16' is invalid; pass a tok"):
+        build_default(new_stack(), deploy_time_cidr="10.1.0.0/16")
+
+
+# ---- deploy-time CIDR (a VpcCidr parameter) ---------------------------------------------------
+@pytest.fixture(scope="module")
+def parameterized() -> Built:
+    def build(stack: cdk.Stack) -> SecureVpc:
+        cidr = cdk.CfnParameter(stack, "VpcCidr", default="10.0.0.0/16")
+        return build_default(stack, deploy_time_cidr=cidr.value_as_string, max_azs=3)
+
+    return _synth(build)[0]
+
+
+def _cidr_position(value: Any, vpc_id: str) -> int:
+    """The index of a ``Fn::Select`` over ``Fn::Cidr`` of the VPC's CidrBlock (fails otherwise)."""
+    index, cidr = value["Fn::Select"]
+    block, count, bits = cidr["Fn::Cidr"]
+    assert block == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}
+    assert (count, bits) == (9, "12")  # 9 planned /20 blocks of a /16
+    return int(index)
+
+
+def test_deploy_time_cidr_is_the_vpc_block(parameterized: Built):
+    vpc = parameterized.resources("AWS::EC2::VPC")
+    assert [v["Properties"]["CidrBlock"] for v in vpc.values()] == [{"Ref": "VpcCidr"}]
+
+
+def test_deploy_time_cidr_subnets_are_cut_from_the_vpc_block_in_planned_order(parameterized: Built):
+    vpc_id = next(iter(parameterized.resources("AWS::EC2::VPC")))
+    construct = parameterized.construct
+    subnets = [*construct.public_subnets, *construct.app_subnets, *construct.data_subnets]
+    resources = parameterized.json["Resources"]
+    positions = [
+        _cidr_position(
+            resources[cdk.Stack.of(s).get_logical_id(s.node.default_child)]["Properties"][  # type: ignore[arg-type]
+                "CidrBlock"
+            ],
+            vpc_id,
+        )
+        for s in subnets
+    ]
+    assert positions == list(range(9))
+    assert "10.0." not in json.dumps(resources)  # no planned literal is left anywhere
+
+
+def test_deploy_time_cidr_acl_entries_and_endpoint_rule_follow_the_parameter(parameterized: Built):
+    vpc_id = next(iter(parameterized.resources("AWS::EC2::VPC")))
+    entries = parameterized.resources("AWS::EC2::NetworkAclEntry").values()
+    derived = [
+        e["Properties"]["CidrBlock"] for e in entries if e["Properties"]["CidrBlock"] != ANYWHERE
+    ]
+    assert derived
+    for cidr in derived:
+        if "Fn::Select" in cidr:
+            _cidr_position(cidr, vpc_id)
+        else:
+            assert cidr == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}
+    groups = parameterized.resources("AWS::EC2::SecurityGroup").values()
+    ingress = [r for g in groups for r in g["Properties"].get("SecurityGroupIngress", [])]
+    assert {json.dumps(r["CidrIp"]) for r in ingress} == {
+        json.dumps({"Fn::GetAtt": [vpc_id, "CidrBlock"]})
+    }
+
+
 # ---- gates ------------------------------------------------------------------------------------
 def test_nag_clean():
     assert nag_findings(build_default) == []
 
 
-@pytest.mark.parametrize("variant", ["default", "relaxed"])
+@pytest.mark.parametrize("variant", ["default", "relaxed", "parameterized"])
 def test_cfn_lint_clean(request: pytest.FixtureRequest, variant: str):
     built: Built = request.getfixturevalue(variant)
     matches = lint(json.dumps(built.json), regions=["us-east-1"])
