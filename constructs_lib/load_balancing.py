@@ -43,9 +43,11 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
-from constructs_lib.validation import invalid, require_non_empty, require_range
+from constructs_lib.validation import invalid, require_cidr, require_non_empty, require_range
 
 _NAME = "SecureLoadBalancer"
+#: The default ingress source: a public site.
+ANYWHERE = "0.0.0.0/0"
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -201,6 +203,8 @@ class SecureLoadBalancer(Construct):
     :param unhealthy_threshold: consecutive failures before a target is unhealthy (2..10).
     :param healthy_http_codes: matcher, e.g. ``"200"`` or ``"200-299"``.
     :param deregistration_delay: connection draining time (0..3600 s).
+    :param ingress_cidr: the IPv4 range allowed to reach ports 80/443, e.g. a validated
+        ``CorporateIPRange`` parameter's value (NET-08); default ``0.0.0.0/0`` (a public site).
     """
 
     def __init__(
@@ -227,6 +231,7 @@ class SecureLoadBalancer(Construct):
         unhealthy_threshold: int = 3,
         healthy_http_codes: str = "200",
         deregistration_delay: Duration = DEFAULT_DEREGISTRATION_DELAY,
+        ingress_cidr: str = ANYWHERE,
     ) -> None:
         subnet_selection = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
         self._validate(
@@ -241,6 +246,8 @@ class SecureLoadBalancer(Construct):
             tls_policy=tls_policy,
             idle_timeout=idle_timeout,
         )
+        require_cidr(_NAME, "ingress_cidr", ingress_cidr, allow_world=True)
+        self._ingress_cidr = ingress_cidr
         self._target_defaults = _TargetSettings(
             port=target_port,
             protocol=target_protocol,
@@ -261,7 +268,11 @@ class SecureLoadBalancer(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
-            description="Internet-facing ALB: HTTP/HTTPS from anywhere, egress only to targets",
+            description=(
+                "Internet-facing ALB: HTTP/HTTPS from anywhere, egress only to targets"
+                if ingress_cidr == ANYWHERE
+                else "Internet-facing ALB: HTTP/HTTPS from the allowed range, egress to targets"
+            ),
             allow_all_outbound=False,
             disable_inline_rules=True,
         )
@@ -494,6 +505,7 @@ class SecureLoadBalancer(Construct):
     def _world_ingress(
         self, rule_id: str, port: int, description: str
     ) -> ec2.CfnSecurityGroupIngress:
+        restricted = self._ingress_cidr != ANYWHERE
         rule = ec2.CfnSecurityGroupIngress(
             self,
             rule_id,
@@ -501,9 +513,13 @@ class SecureLoadBalancer(Construct):
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
-            cidr_ip="0.0.0.0/0",
-            description=description,
+            cidr_ip=self._ingress_cidr,
+            description=description.replace("the internet", "the allowed range")
+            if restricted
+            else description,
         )
+        if restricted:
+            return rule
         acknowledge(
             rule,
             "AwsSolutions-EC23",

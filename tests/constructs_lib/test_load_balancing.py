@@ -160,6 +160,7 @@ def built() -> dict[str, Built]:
         unhealthy_threshold=4,
         healthy_http_codes="200-299",
         deregistration_delay=cdk.Duration.seconds(60),
+        ingress_cidr="198.51.100.0/24",
     )
     custom_alb.add_target_group(
         "GreenTargetGroup", health_check_path="/ready", deregistration_delay=cdk.Duration.seconds(5)
@@ -511,6 +512,19 @@ def test_net06_world_ingress_only_on_80_and_443_with_descriptions(built: dict[st
     assert "SecurityGroupIngress" not in group["Properties"]
 
 
+def test_net08_ingress_cidr_restricts_both_ports_without_a_world_acknowledgment(
+    built: dict[str, Built],
+) -> None:
+    target = built["custom"]
+    rules = [r["Properties"] for r in target.resources("AWS::EC2::SecurityGroupIngress").values()]
+    assert sorted((r["FromPort"], r["CidrIp"]) for r in rules) == [
+        (80, "198.51.100.0/24"),
+        (443, "198.51.100.0/24"),
+    ]
+    assert all("allowed range" in r["Description"] for r in rules)
+    assert "0.0.0.0/0" not in json.dumps(target.template.to_json())
+
+
 def test_net06_no_https_ingress_without_certificate(built: dict[str, Built]) -> None:
     target = built["none"]
     ports = [
@@ -636,6 +650,7 @@ def _new_vpc_stack() -> tuple[cdk.Stack, ec2.IVpc, s3.IBucket]:
         ),
         ({"tls_policy": elbv2.SslPolicy.TLS11}, r"tls_policy=.*TLS11.* use a TLS 1.2\+ policy"),
         ({"tls_policy": elbv2.SslPolicy.RECOMMENDED}, r"tls_policy=.*RECOMMENDED.* is invalid"),
+        ({"ingress_cidr": "corporate"}, r"ingress_cidr='corporate' is invalid; pass an IPv4 CIDR"),
         ({"certificate_arn": "not-an-arn"}, r"certificate_arn='not-an-arn' is invalid"),
         ({"certificate_arn": " "}, r"certificate_arn=' ' is invalid; pass a non-empty value"),
         (
