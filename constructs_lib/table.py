@@ -11,6 +11,7 @@ the global-table features.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_dynamodb as dynamodb
@@ -46,6 +47,9 @@ READ_WRITE_ACTIONS = (
     "dynamodb:Scan",
     "dynamodb:UpdateItem",
 )
+
+#: An append-only writer (an audit log): new items only, never read, changed or deleted.
+APPEND_ONLY_ACTIONS = ("dynamodb:PutItem",)
 
 
 class SecureTable(Construct):
@@ -166,6 +170,27 @@ class SecureTable(Construct):
         encrypted table needs, limited to calls through DynamoDB (``kms:ViaService``). The
         policy is created in this construct under ``construct_id``.
         """
+        return self._item_policy(
+            role,
+            construct_id,
+            READ_WRITE_ACTIONS,
+            "Item read/write on one DynamoDB table and its CMK (through DynamoDB)",
+        )
+
+    def append_only_policy(self, role: iam.IRole, construct_id: str) -> iam.ManagedPolicy:
+        """Like :meth:`read_write_policy`, but ``PutItem`` only: the writer of an audit log can
+        add records and can neither read nor change nor delete them (pair it with a condition
+        expression such as ``attribute_not_exists`` so a record is never overwritten)."""
+        return self._item_policy(
+            role,
+            construct_id,
+            APPEND_ONLY_ACTIONS,
+            "Append-only writes (PutItem) to one DynamoDB table and its CMK (through DynamoDB)",
+        )
+
+    def _item_policy(
+        self, role: iam.IRole, construct_id: str, actions: Sequence[str], description: str
+    ) -> iam.ManagedPolicy:
         if not isinstance(construct_id, str) or not construct_id.strip():
             raise invalid(_NAME, "construct_id", construct_id, "pass an ID such as 'AppAccess'")
         role_name = getattr(role, "role_name", None)
@@ -175,12 +200,12 @@ class SecureTable(Construct):
         return iam.ManagedPolicy(
             self,
             construct_id,
-            description="Item read/write on one DynamoDB table and its CMK (through DynamoDB)",
+            description=description,
             roles=[role],
             statements=[
                 iam.PolicyStatement(
                     sid="TableItems",
-                    actions=list(READ_WRITE_ACTIONS),
+                    actions=list(actions),
                     resources=[self.table.table_arn],
                 ),
                 iam.PolicyStatement(

@@ -63,6 +63,8 @@ def build_variants(stack: cdk.Stack) -> tuple[SecureTable, EncryptionKey, iam.Ro
     )
     role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     policy = table.read_write_policy(role, "AppAccess")
+    recorder = iam.Role(stack, "Recorder", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    table.append_only_policy(recorder, "RecorderAccess")
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     table.grant_read_data(reader)
     writer = iam.Role(stack, "Writer", assumed_by=iam.AccountRootPrincipal())
@@ -167,6 +169,21 @@ def test_read_write_policy_is_customer_managed_and_scoped(variants: Built):
         and {"Ref": logical_id(variants.role)} in p["Properties"]["Roles"]
     ]
     assert inline == []
+
+
+def test_append_only_policy_allows_put_item_and_nothing_else(variants: Built):
+    (policy,) = [
+        r["Properties"]
+        for r in variants.template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"]["Roles"][0]["Ref"].startswith("Recorder")
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["TableItems"]["Action"] == "dynamodb:PutItem"
+    assert statements["TableItems"]["Resource"] == {
+        "Fn::GetAtt": [logical_id(variants.table.table), "Arn"]
+    }
+    assert "kms:ViaService" in statements["TableKeyThroughDynamoDb"]["Condition"]["StringEquals"]
 
 
 def test_grants_delegate_to_the_l2(variants: Built):
