@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Token
+from aws_cdk import Aws, CfnCondition, Duration, Fn, Token
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -123,6 +123,9 @@ class StaticSite(Construct):
     :param certificate: ACM certificate in us-east-1 for ``domain_names``; without it CloudFront
         serves ``*.cloudfront.net`` with its default certificate (TLSv1 security policy).
     :param domain_names: alternate domain names (CNAMEs); require ``certificate``.
+    :param certificate_condition: use ``certificate`` and ``domain_names`` only while this stack
+        condition holds (e.g. a ``SiteCertificateArn`` parameter is set); otherwise CloudFront
+        serves its default certificate. Both become ``Fn::If`` in the template.
     :param minimum_protocol_version: viewer TLS policy with a certificate (TLSv1.2_2021 or newer).
     :param viewer_protocol_policy: ``REDIRECT_TO_HTTPS`` (default) or ``HTTPS_ONLY``.
     :param content_security_policy: the ``Content-Security-Policy`` header value.
@@ -132,6 +135,9 @@ class StaticSite(Construct):
     :param blocked_countries: never serve to these countries (exclusive with ``allowed_countries``).
     :param log_bucket: bucket for CloudFront standard logs; it must allow ACLs
         (``BucketOwnerPreferred``). Default: a dedicated bucket created here.
+    :param log_key: encrypt the log bucket this construct creates with this customer key
+        (SSE-KMS) instead of SSE-S3; the key policy gets the statement CloudFront's log delivery
+        (``delivery.logs.amazonaws.com``) needs, limited to this account.
     :param log_prefix: key prefix of the CloudFront standard logs.
     :param default_root_object: object served for ``/``.
     :param lifecycle: lifecycle of the content bucket.
@@ -147,6 +153,7 @@ class StaticSite(Construct):
         s3_managed_encryption_reason: str | None = None,
         certificate: acm.ICertificate | None = None,
         domain_names: Sequence[str] = (),
+        certificate_condition: CfnCondition | None = None,
         minimum_protocol_version: cloudfront.SecurityPolicyProtocol = (
             cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021
         ),
@@ -159,6 +166,7 @@ class StaticSite(Construct):
         allowed_countries: Sequence[str] = (),
         blocked_countries: Sequence[str] = (),
         log_bucket: s3.IBucket | None = None,
+        log_key: kms.IKey | None = None,
         log_prefix: str = "cloudfront/",
         default_root_object: str = "index.html",
         lifecycle: LifecyclePolicy | None = None,
@@ -168,6 +176,7 @@ class StaticSite(Construct):
             s3_managed_encryption_reason=s3_managed_encryption_reason,
             certificate=certificate,
             domain_names=domain_names,
+            certificate_condition=certificate_condition,
             minimum_protocol_version=minimum_protocol_version,
             viewer_protocol_policy=viewer_protocol_policy,
             content_security_policy=content_security_policy,
@@ -192,7 +201,16 @@ class StaticSite(Construct):
         self.bucket: s3.IBucket = self.content.bucket
 
         #: The bucket receiving CloudFront standard logs.
-        self.log_bucket: s3.IBucket = log_bucket or self._create_log_bucket(access_logs_bucket)
+        if log_bucket is not None and log_key is not None:
+            raise invalid(
+                _NAME,
+                "log_key",
+                log_key.node.path,
+                "a log_bucket was given; its owner sets its key",
+            )
+        self.log_bucket: s3.IBucket = log_bucket or self._create_log_bucket(
+            access_logs_bucket, log_key
+        )
 
         #: Security headers: HSTS preload, nosniff, DENY framing, referrer policy, XSS, CSP.
         self.response_headers_policy = cloudfront.ResponseHeadersPolicy(
@@ -262,19 +280,71 @@ class StaticSite(Construct):
             log_file_prefix=log_prefix,
             log_includes_cookies=False,
         )
+        if certificate_condition is not None:
+            assert certificate is not None  # validated
+            self._make_certificate_conditional(
+                certificate, list(domain_names), certificate_condition, minimum_protocol_version
+            )
         self._acknowledge(
             certificate=certificate,
+            certificate_condition=certificate_condition,
             web_acl_arn=web_acl_arn,
             geo_restricted=geo_restriction is not None,
             content_key=content_key,
         )
 
-    def _create_log_bucket(self, access_logs_bucket: s3.IBucket) -> s3.IBucket:
+    def _make_certificate_conditional(
+        self,
+        certificate: acm.ICertificate,
+        domain_names: list[str],
+        condition: CfnCondition,
+        minimum_protocol_version: cloudfront.SecurityPolicyProtocol,
+    ) -> None:
+        cfn = self.distribution.node.default_child
+        assert isinstance(cfn, cloudfront.CfnDistribution)
+        cfn.add_property_override(
+            "DistributionConfig.ViewerCertificate",
+            Fn.condition_if(
+                condition.logical_id,
+                {
+                    "AcmCertificateArn": certificate.certificate_arn,
+                    "SslSupportMethod": "sni-only",
+                    "MinimumProtocolVersion": _protocol_name(minimum_protocol_version),
+                },
+                {"CloudFrontDefaultCertificate": True},
+            ),
+        )
+        acknowledge(
+            cfn,
+            "CloudFormation-Validate::F3014",
+            f"ViewerCertificate is Fn::If({condition.logical_id}, ACM certificate, CloudFront "
+            "default certificate): each branch names exactly one certificate source, but the "
+            "validator reads both branches at once",
+        )
+        cfn.add_property_override(
+            "DistributionConfig.Aliases",
+            Fn.condition_if(condition.logical_id, domain_names, Aws.NO_VALUE),
+        )
+
+    def _create_log_bucket(
+        self, access_logs_bucket: s3.IBucket, log_key: kms.IKey | None
+    ) -> s3.IBucket:
         """An immutable SecureBucket (S3-04) whose one relaxation is ACLs for log delivery."""
+        if log_key is not None:
+            log_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="CloudFrontStandardLogDelivery",
+                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                    actions=["kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                )
+            )
         logs = SecureBucket(
             self,
             "Logs",
-            s3_managed_encryption_reason=LOG_BUCKET_SSE_S3_REASON,
+            encryption_key=log_key,
+            s3_managed_encryption_reason=None if log_key else LOG_BUCKET_SSE_S3_REASON,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="static-site-cloudfront-logs/",
             lifecycle=LifecyclePolicy(expire_after_days=365),
@@ -295,13 +365,22 @@ class StaticSite(Construct):
         self,
         *,
         certificate: acm.ICertificate | None,
+        certificate_condition: CfnCondition | None,
         web_acl_arn: str | None,
         geo_restricted: bool,
         content_key: kms.IKey | None,
     ) -> None:
         resource = self.distribution.node.default_child
         assert resource is not None
-        if certificate is None:
+        if certificate_condition is not None:
+            acknowledge(
+                resource,
+                "AwsSolutions-CFR4",
+                f"The viewer certificate is Fn::If({certificate_condition.logical_id}): with the "
+                "certificate the policy is TLSv1.2_2021 or newer; only while no certificate is "
+                "configured does CloudFront serve *.cloudfront.net with its fixed TLSv1 policy.",
+            )
+        elif certificate is None:
             acknowledge(
                 resource,
                 "AwsSolutions-CFR4",
@@ -360,12 +439,22 @@ class StaticSite(Construct):
         return self.content.grant_write(grantee)
 
 
+def _protocol_name(protocol: cloudfront.SecurityPolicyProtocol) -> str:
+    """CloudFront's name of a security policy: ``TLS_V1_2_2021`` → ``TLSv1.2_2021``."""
+    match = re.fullmatch(r"TLS_V(\d)(?:_(\d))?_(\d{4})", protocol.name)
+    if match is None:  # pragma: no cover - every policy _validate accepts has a year
+        raise invalid(_NAME, "minimum_protocol_version", protocol.name, "use TLSv1.2_2021+")
+    major, minor, year = match.groups()
+    return f"TLSv{major}.{minor}_{year}" if minor else f"TLSv{major}_{year}"
+
+
 def _validate(
     *,
     content_key: kms.IKey | None,
     s3_managed_encryption_reason: str | None,
     certificate: acm.ICertificate | None,
     domain_names: Sequence[str],
+    certificate_condition: CfnCondition | None,
     minimum_protocol_version: cloudfront.SecurityPolicyProtocol,
     viewer_protocol_policy: cloudfront.ViewerProtocolPolicy,
     content_security_policy: str,
@@ -395,6 +484,13 @@ def _validate(
             "s3_managed_encryption_reason",
             s3_managed_encryption_reason,
             "a content_key was given; pass one of the two",
+        )
+    if certificate_condition is not None and certificate is None:
+        raise invalid(
+            _NAME,
+            "certificate_condition",
+            certificate_condition.logical_id,
+            "a condition needs the certificate (and domain_names) it switches on",
         )
     if domain_names and certificate is None:
         raise invalid(

@@ -130,13 +130,23 @@ def _separation_usage(
     a: Assessment,
 ) -> dict[str, list[tuple[str, str | None]]]:
     """The key usage by data domain as ENC-01 separates it: a database's own credential secret
-    belongs to rds, and CloudTrail log files to logs unless the stack separates cloudtrail."""
+    belongs to rds, a function's dead-letter queue (its failed events) to lambda, and CloudTrail
+    log files to logs unless the stack separates cloudtrail."""
     owned = database_secrets(t)
     moves: dict[str, str] = {}  # resource → domain it moves to
     for secret, _ in usage.get("secrets", []):
         if secret in owned:
             moves[secret] = "rds"
             a.ok(secret, f"credential secret of {owned[secret]}, counted as rds")
+    dead_letter_queues = {
+        queue: function.logical_id
+        for function in t.of_type("AWS::Lambda::Function")
+        for queue in t.references(function.properties.get("DeadLetterConfig"))
+    }
+    for queue, _ in usage.get("sqs", []):
+        if queue in dead_letter_queues:
+            moves[queue] = "lambda"
+            a.ok(queue, f"dead-letter queue of {dead_letter_queues[queue]}, counted as lambda")
     if "cloudtrail" not in separate:
         for trail, _ in usage.get("cloudtrail", []):
             moves[trail] = "logs"
@@ -147,7 +157,7 @@ def _separation_usage(
     domains: dict[str, list[tuple[str, str | None]]] = {}
     for domain, entries in usage.items():
         for entry in entries:
-            moved = moves.get(entry[0]) if domain in ("secrets", "cloudtrail") else None
+            moved = moves.get(entry[0]) if domain in ("secrets", "cloudtrail", "sqs") else None
             domains.setdefault(moved or domain, []).append(entry)
     return domains
 
@@ -170,8 +180,9 @@ def enc_01(ctx: Context) -> Outcome:
     stack requires separate keys (CorpEnterpriseAppStack: s3, rds, logs; FinSecureStack:
     lambda, cloudtrail), a key serving one of those domains must serve no other domain. Domains
     follow the store: a database's own credential secret (SecretTargetAttachment to it, or the
-    secret its MasterUserPassword resolves; a MasterUserSecret key) is rds, not secrets;
-    CloudTrail log files are logs unless the stack separates cloudtrail itself."""
+    secret its MasterUserPassword resolves; a MasterUserSecret key) is rds, not secrets; a
+    function's dead-letter queue (DeadLetterConfig) is lambda, not sqs; CloudTrail log files are
+    logs unless the stack separates cloudtrail itself."""
     t = ctx.template
     keys = t.of_type("AWS::KMS::Key")
     usage = key_usage(t)
@@ -557,7 +568,8 @@ def enc_04(ctx: Context) -> Outcome:
     PostgreSQL-family rds.force_ssl 1 in their (cluster) parameter group; HTTPS listeners need an
     SslPolicy of the TLS13-1-2/TLS13-1-3/TLS-1-2/FS-1-2 families, and HTTP listeners on the same
     ALB must redirect to HTTPS when the HTTPS listener's condition is true; CloudFront behaviours
-    need redirect-to-https/https-only and a TLSv1.2_2021-or-newer minimum protocol."""
+    need redirect-to-https/https-only and a TLSv1.2_2021-or-newer minimum protocol (a viewer
+    certificate under Fn::If is judged with its condition true, like a conditional listener)."""
     t = ctx.template
     a = Assessment()
     policies = bucket_policies(t)
@@ -636,6 +648,20 @@ def _check_distribution_tls(t: Template, a: Assessment, distribution: Resource) 
             f"{path}: ViewerProtocolPolicy {policy}",
         )
     certificate = config.get("ViewerCertificate") or {}
+    # As for the ALB: a certificate that exists only under a condition (no domain given yet) is
+    # judged with that condition true; the default branch cannot hold any other policy.
+    raw = distribution.properties.get("DistributionConfig")
+    raw_certificate = raw.get("ViewerCertificate") if isinstance(raw, dict) else None
+    if isinstance(raw_certificate, dict) and set(raw_certificate) == {"Fn::If"}:
+        condition = raw_certificate["Fn::If"][0]
+        view = t.with_conditions({str(condition): True})
+        branch = view.resolve(raw_certificate)
+        if isinstance(branch, dict) and not as_bool(branch.get("CloudFrontDefaultCertificate")):
+            certificate = branch
+            a.note(
+                f"{distribution.logical_id}: viewer certificate judged with {condition} true; "
+                "without it CloudFront serves its default certificate (TLSv1 policy, fixed)"
+            )
     minimum = certificate.get("MinimumProtocolVersion") if isinstance(certificate, dict) else None
     if isinstance(certificate, dict) and as_bool(certificate.get("CloudFrontDefaultCertificate")):
         a.fail(

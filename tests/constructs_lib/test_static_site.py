@@ -120,10 +120,42 @@ def _build_custom(stack: cdk.Stack) -> StaticSite:
     )
 
 
+def _build_conditional(stack: cdk.Stack) -> StaticSite:
+    """A deploy-time certificate and domain under a condition; a CMK-encrypted log bucket."""
+    key = EncryptionKey(stack, "Key", alias="site", description="Site content", services=["s3"])
+    access_logs = SecureBucket(
+        stack,
+        "AccessLogs",
+        access_log_destination=True,
+        s3_managed_encryption_reason=ACCESS_LOGS_REASON,
+    )
+    arn = cdk.CfnParameter(stack, "SiteCertificateArn", default="")
+    domain = cdk.CfnParameter(stack, "SiteDomainName", default="")
+    condition = cdk.CfnCondition(
+        stack,
+        "HasSiteCertificate",
+        expression=cdk.Fn.condition_not(cdk.Fn.condition_equals(arn.value_as_string, "")),
+    )
+    return StaticSite(
+        stack,
+        "Site",
+        access_logs_bucket=access_logs.bucket,
+        content_key=key.key,
+        certificate=acm.Certificate.from_certificate_arn(stack, "Cert", arn.value_as_string),
+        domain_names=[domain.value_as_string],
+        certificate_condition=condition,
+        log_key=key.key,
+    )
+
+
 @pytest.fixture(scope="module")
 def built() -> dict[str, Built]:
     result = {}
-    for name, build in (("default", _build_default), ("custom", _build_custom)):
+    for name, build in (
+        ("default", _build_default),
+        ("custom", _build_custom),
+        ("conditional", _build_conditional),
+    ):
         stack = new_stack(_app())
         site = build(stack)
         result[name] = Built(stack, site, Template.from_stack(stack))
@@ -444,6 +476,47 @@ def test_public_attributes(built: dict[str, Built]) -> None:
     assert site.bucket is site.content.bucket
 
 
+# --- conditional certificate, CMK log bucket --------------------------------------------------
+def test_enc04_conditional_certificate_is_fn_if_with_tls12_2021_or_the_default(
+    built: dict[str, Built],
+) -> None:
+    config = built["conditional"].config
+    assert config["ViewerCertificate"] == {
+        "Fn::If": [
+            "HasSiteCertificate",
+            {
+                "AcmCertificateArn": {"Ref": "SiteCertificateArn"},
+                "SslSupportMethod": "sni-only",
+                "MinimumProtocolVersion": "TLSv1.2_2021",
+            },
+            {"CloudFrontDefaultCertificate": True},
+        ]
+    }
+    assert config["Aliases"] == {
+        "Fn::If": ["HasSiteCertificate", [{"Ref": "SiteDomainName"}], {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_s3_01_log_bucket_uses_the_log_key_and_delivery_may_use_it(
+    built: dict[str, Built],
+) -> None:
+    b = built["conditional"]
+    bucket = b.of_type("AWS::S3::Bucket")[b.bucket_id(b.site.log_bucket)]
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (key,) = b.of_type("AWS::KMS::Key").values()
+    (statement,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "CloudFrontStandardLogDelivery"
+    ]
+    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert statement["Action"] == "kms:GenerateDataKey*"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 
@@ -477,6 +550,10 @@ def test_public_attributes(built: dict[str, Built]) -> None:
         ({"content_security_policy": " "}, "content_security_policy="),
         ({"default_root_object": "/index.html"}, "default_root_object="),
         ({"s3_managed_encryption_reason": "short"}, "s3_managed_encryption_reason="),
+        (
+            {"certificate_condition": "condition"},
+            "certificate_condition=.* is invalid; a condition needs the certificate",
+        ),
     ],
 )
 def test_bad_input_raises_before_anything_is_created(kwargs: dict[str, Any], match: str) -> None:
@@ -488,6 +565,9 @@ def test_bad_input_raises_before_anything_is_created(kwargs: dict[str, Any], mat
     }
     if "certificate" in kwargs:
         kwargs = {**kwargs, "certificate": certificates[kwargs["certificate"]]}
+    if "certificate_condition" in kwargs:
+        condition = cdk.CfnCondition(stack, "HasCert", expression=cdk.Fn.condition_equals("a", "a"))
+        kwargs = {**kwargs, "certificate_condition": condition}
     if not ({"content_key", "s3_managed_encryption_reason"} & kwargs.keys()) and kwargs:
         kwargs = {**kwargs, "s3_managed_encryption_reason": SSE_S3}
     with pytest.raises(ValueError, match=f"^StaticSite: {match}"):
@@ -498,12 +578,16 @@ def test_bad_input_raises_before_anything_is_created(kwargs: dict[str, Any], mat
 # --- Gates ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("build", [_build_default, _build_custom], ids=["default", "custom"])
+@pytest.mark.parametrize(
+    "build",
+    [_build_default, _build_custom, _build_conditional],
+    ids=["default", "custom", "conditional"],
+)
 def test_nag_clean(build: Any) -> None:
     assert nag_findings(build) == []
 
 
-@pytest.mark.parametrize("name", ["default", "custom"])
+@pytest.mark.parametrize("name", ["default", "custom", "conditional"])
 def test_cfn_lint_reports_nothing(built: dict[str, Built], name: str) -> None:
     template = json.dumps(built[name].template.to_json())
     matches = lint(template, config=ManualArgs(regions=["us-east-1"]))

@@ -237,6 +237,31 @@ def test_enc_01_cloudtrail_log_files_are_logs_unless_the_stack_separates_cloudtr
     assert "cloudtrail keys: TrailKey" in messages(result)
 
 
+def test_enc_01_a_functions_dead_letter_queue_is_in_the_lambda_domain():
+    function = """
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      KmsKeyArn: !GetAtt FnKey.Arn
+      Environment: {Variables: {TABLE: audit}}
+      DeadLetterConfig: {TargetArn: !GetAtt Dlq.Arn}
+  Dlq:
+    Type: AWS::SQS::Queue
+    Properties: {KmsMasterKeyId: !Ref FnKey}
+"""
+    doc = "Resources:" + _domain_keys("FnKey") + function
+    result = assert_pass("ENC-01", doc, settings=FIN_LAMBDA)
+    assert "Dlq: dead-letter queue of Fn, counted as lambda" in messages(result)
+    # a queue that is no function's dead-letter queue is sqs: sharing the key mixes domains
+    other = (
+        doc + "  Jobs:\n    Type: AWS::SQS::Queue\n    Properties: {KmsMasterKeyId: !Ref FnKey}\n"
+    )
+    assert_fail("ENC-01", other, "FnKey: key serves lambda and sqs", settings=FIN_LAMBDA)
+
+
+FIN_LAMBDA = Settings(separate_key_domains=("lambda",))
+
+
 def test_enc_02_scoped_key_policy_passes():
     assert_pass("ENC-02", KEY)
 
@@ -413,6 +438,36 @@ Resources:
     config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "allow-all"
     config["ViewerCertificate"] = {"CloudFrontDefaultCertificate": True}
     assert_fail("ENC-04", weak, "ViewerProtocolPolicy allow-all", "default CloudFront certificate")
+
+
+CONDITIONAL_CDN = """
+Parameters:
+  SiteCertificateArn: {Type: String, Default: ""}
+Conditions:
+  HasSiteCertificate: !Not [!Equals [!Ref SiteCertificateArn, ""]]
+Resources:
+  Cdn:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        DefaultCacheBehavior: {ViewerProtocolPolicy: redirect-to-https}
+        ViewerCertificate: !If
+          - HasSiteCertificate
+          - {AcmCertificateArn: !Ref SiteCertificateArn, SslSupportMethod: sni-only, MinimumProtocolVersion: TLSv1.2_2021}
+          - {CloudFrontDefaultCertificate: true}
+"""
+
+
+def test_enc_04_conditional_cloudfront_certificate_is_judged_with_its_condition_true():
+    result = assert_pass("ENC-04", CONDITIONAL_CDN)
+    assert "minimum protocol TLSv1.2_2021" in messages(result)
+    weak = yaml_doc(CONDITIONAL_CDN)
+    config = weak["Resources"]["Cdn"]["Properties"]["DistributionConfig"]
+    config["ViewerCertificate"]["Fn::If"][1]["MinimumProtocolVersion"] = "TLSv1"
+    assert_fail("ENC-04", weak, "MinimumProtocolVersion TLSv1, not TLSv1.2_2021")
+    # both branches on the default certificate: nothing to judge but the default
+    config["ViewerCertificate"]["Fn::If"][1] = {"CloudFrontDefaultCertificate": True}
+    assert_fail("ENC-04", weak, "default CloudFront certificate")
 
 
 # ----------------------------------------------------------------------------------- IAM
