@@ -63,6 +63,26 @@ def acknowledge_all(scope: IConstruct, findings: dict[str, str]) -> None:
         acknowledge(scope, finding, reason)
 
 
+#: What cdk-nag reports for a security-group ingress rule whose CIDR or port is a deploy-time value
+#: (a parameter or ``Fn::GetAtt``): it cannot resolve the token, so it cannot rule out a world-open
+#: CIDR or an administrative port.
+DEPLOY_TIME_RULE_FINDINGS = (
+    "AwsSolutions-EC23",
+    *(
+        f"{pack}-{rule}"
+        for pack in NAG_PACKS[1:]
+        for rule in ("EC2RestrictedCommonPorts", "EC2RestrictedSSH")
+    ),
+)
+
+
+def acknowledge_deploy_time_rule(scope: IConstruct, reason: str) -> None:
+    """Acknowledge :data:`DEPLOY_TIME_RULE_FINDINGS` on ``scope``: say where the value comes from
+    and what bounds it, so a reviewer can check that it is neither world-open nor an admin port."""
+    for finding in DEPLOY_TIME_RULE_FINDINGS:
+        acknowledge(scope, finding, reason)
+
+
 def logical_id(construct: IConstruct) -> str:
     """The CloudFormation logical ID of ``construct`` (or of its default child), for finding IDs.
 

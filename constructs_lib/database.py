@@ -64,7 +64,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.acknowledgments import acknowledge, acknowledge_deploy_time_rule
 from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_choice, require_non_empty, require_range
 
@@ -434,6 +434,19 @@ class SecureDatabase(Construct):
         cfn_instance = cast(rds.CfnDBInstance, self.instance.node.default_child)
         for log_group in self.log_groups.values():
             cfn_instance.node.add_dependency(log_group)
+        if Token.is_unresolved(port):
+            acknowledge(
+                self.instance,
+                "AwsSolutions-RDS11",
+                "the port is a deploy-time value (a stack parameter) that cdk-nag cannot read; "
+                "the composing stack bounds it (e.g. DatabasePort with MinValue 1150, default "
+                "3307) and literal ports of 3306 are refused here",
+            )
+            acknowledge_deploy_time_rule(
+                self.security_group,
+                "every ingress rule of this group admits only another security group (never a "
+                "CIDR) on the database port, a deploy-time parameter cdk-nag cannot resolve",
+            )
         for pack in ("HIPAA.Security", "NIST.800.53.R5"):
             acknowledge(
                 self.instance,

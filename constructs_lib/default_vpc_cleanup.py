@@ -27,12 +27,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.acknowledgments import acknowledge
 from constructs_lib.encryption import allow_log_groups
-from constructs_lib.function_policies import logs_and_tracing_policies
+from constructs_lib.function_policies import logs_and_tracing_policies, own_dead_letter_queue
 from constructs_lib.handlers import default_vpc_cleanup as _handler
 from constructs_lib.validation import invalid
 
@@ -198,41 +197,8 @@ class DefaultVpcCleanup(Construct):
             self, self.role, self.log_group, "Default-VPC cleanup function"
         )
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "this queue is itself the dead-letter queue of the cleanup function; a dead-letter "
-            "queue of a dead-letter queue would only move the same failed events",
-        )
-        self.dead_letter_policy = iam.ManagedPolicy(
-            self,
-            "DeadLetterPolicy",
-            description="Default-VPC cleanup function: send failed events to its own DLQ",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="SendToOwnDeadLetterQueue",
-                    actions=["sqs:SendMessage"],
-                    resources=[self.dead_letter_queue.queue_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptForOwnDeadLetterQueue",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[encryption_key.key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
-                    },
-                ),
-            ],
+        self.dead_letter_queue, self.dead_letter_policy = own_dead_letter_queue(
+            self, self.role, encryption_key, "Default-VPC cleanup function"
         )
 
         self.function = lambda_.Function(

@@ -41,7 +41,7 @@ from constructs import Construct, IConstruct
 
 from constructs_lib.acknowledgments import MIN_REASON_LENGTH, acknowledge
 from constructs_lib.encryption import allow_log_groups
-from constructs_lib.function_policies import logs_and_tracing_policies
+from constructs_lib.function_policies import logs_and_tracing_policies, own_dead_letter_queue
 from constructs_lib.handlers import password_policy as _handler
 from constructs_lib.validation import invalid, require_choice, require_range
 
@@ -324,6 +324,9 @@ class PasswordPolicy(Construct):
         self.logs_policy, self.tracing_policy = logs_and_tracing_policies(
             self, self.role, self.log_group, "Password-policy function"
         )
+        self.dead_letter_queue, self.dead_letter_policy = own_dead_letter_queue(
+            self, self.role, encryption_key, "Password-policy function"
+        )
 
         self.function = lambda_.Function(
             self,
@@ -341,22 +344,15 @@ class PasswordPolicy(Construct):
             # GetAtt (cfn-lint W3005); the custom resource below waits for the policies.
             role=iam.Role.from_role_arn(self, "RoleReference", self.role.role_arn, mutable=False),
             log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
         )
         reasons = {
-            "LambdaDLQ": (
-                "CloudFormation is the only caller: the handler catches every error and answers "
-                "FAILED with the reason, so a failed request already fails the stack operation; "
-                "a dead-lettered event would be stale, since CloudFormation stops waiting for an "
-                "answer at the resource's service timeout"
-            ),
             "LambdaInsideVPC": (
                 "the function calls only the global IAM API and the CloudFormation response URL "
                 "and reaches no private resource, so it needs no VPC, subnets or NAT route"
             ),
         }
         for finding in (
-            "HIPAA.Security-LambdaDLQ",
-            "NIST.800.53.R5-LambdaDLQ",
             "HIPAA.Security-LambdaInsideVPC",
             "NIST.800.53.R5-LambdaInsideVPC",
             "PCI.DSS.321-LambdaInsideVPC",
@@ -372,7 +368,9 @@ class PasswordPolicy(Construct):
             properties={**self.settings, "OnDelete": on_delete},
         )
         # The policies are not children of the role, so the function could run before them.
-        self.resource.node.add_dependency(self.policy, self.logs_policy, self.tracing_policy)
+        self.resource.node.add_dependency(
+            self.policy, self.logs_policy, self.tracing_policy, self.dead_letter_policy
+        )
 
 
 def _validate_password_policy(

@@ -42,7 +42,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
-from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.acknowledgments import acknowledge, acknowledge_deploy_time_rule
 from constructs_lib.validation import invalid, require_cidr, require_non_empty, require_range
 
 _NAME = "SecureLoadBalancer"
@@ -519,6 +519,13 @@ class SecureLoadBalancer(Construct):
             else description,
         )
         if restricted:
+            if Token.is_unresolved(self._ingress_cidr):
+                acknowledge_deploy_time_rule(
+                    rule,
+                    f"port {port} only (no admin port), from ingress_cidr: a deploy-time value "
+                    "the composing stack validates (e.g. a CorporateIPRange parameter whose "
+                    "pattern refuses 0.0.0.0/0)",
+                )
             return rule
         acknowledge(
             rule,

@@ -57,7 +57,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from constructs_lib.acknowledgments import acknowledge
+from constructs_lib.acknowledgments import acknowledge, acknowledge_deploy_time_rule
+from constructs_lib.function_policies import own_dead_letter_queue, tracing_policy
 from constructs_lib.validation import invalid, require_cidr, require_range
 
 _NAME = "SecureVpc"
@@ -663,6 +664,12 @@ class SecureVpc(Construct):
             ec2.Port.tcp(443),
             "HTTPS to the interface endpoints from inside the VPC",
         )
+        if Token.is_unresolved(self.cidr_block):
+            acknowledge_deploy_time_rule(
+                self.endpoint_security_group,
+                "the only ingress rule admits HTTPS (443) from the VPC's own CIDR block "
+                "(Fn::GetAtt of the VPC, set by the deploy-time CIDR parameter), never the world",
+            )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for service in _unique_services([*DEFAULT_INTERFACE_ENDPOINTS, *additional]):
             self.interface_endpoints[service.short_name] = ec2.InterfaceVpcEndpoint(
@@ -714,6 +721,23 @@ class SecureVpc(Construct):
                 ),
             ],
         )
+        self.default_sg_handler_tracing_policy = tracing_policy(
+            self,
+            self.default_sg_handler_role,
+            "Default-security-group handler",
+            "DefaultSgHandlerTracingPolicy",
+        )
+        (
+            self.default_sg_handler_dead_letter_queue,
+            self.default_sg_handler_dead_letter_policy,
+        ) = own_dead_letter_queue(
+            self,
+            self.default_sg_handler_role,
+            key,
+            "Default-security-group handler",
+            queue_id="DefaultSgHandlerDeadLetterQueue",
+            policy_id="DefaultSgHandlerDeadLetterPolicy",
+        )
         self.default_sg_handler = lambda_.Function(
             self,
             "DefaultSgHandler",
@@ -733,25 +757,20 @@ class SecureVpc(Construct):
                 mutable=False,
             ),
             log_group=self.default_sg_handler_log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=self.default_sg_handler_dead_letter_queue,
         )
         reasons = {
-            "LambdaDLQ": (
-                "CloudFormation invokes this custom-resource handler and waits for its answer; a "
-                "failed call fails the stack operation, so a dead-letter queue would hold nothing"
-            ),
             "LambdaInsideVPC": (
                 "the handler only calls the EC2 API and the CloudFormation response URL and "
                 "touches no VPC resource; placing it in the VPC it configures would make the VPC "
                 "wait on its own NAT routes and leave ENIs behind on delete"
             ),
         }
-        for pack, rules in {
-            "HIPAA.Security": ("LambdaDLQ", "LambdaInsideVPC"),
-            "NIST.800.53.R5": ("LambdaDLQ", "LambdaInsideVPC"),
-            "PCI.DSS.321": ("LambdaInsideVPC",),
-        }.items():
-            for rule in rules:
-                acknowledge(self.default_sg_handler, f"{pack}-{rule}", reasons[rule])
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
+            acknowledge(
+                self.default_sg_handler, f"{pack}-LambdaInsideVPC", reasons["LambdaInsideVPC"]
+            )
         # Same construct ID and resource type as CDK's own mechanism, so tools recognise it.
         self.restrict_default_security_group = CustomResource(
             self.vpc,
@@ -762,7 +781,11 @@ class SecureVpc(Construct):
             properties={"DefaultSecurityGroupId": group_id, "AccountId": Aws.ACCOUNT_ID},
         )
         # The policy is not a child of the role, so the handler could run before it is attached.
-        self.restrict_default_security_group.node.add_dependency(self.default_sg_handler_policy)
+        self.restrict_default_security_group.node.add_dependency(
+            self.default_sg_handler_policy,
+            self.default_sg_handler_tracing_policy,
+            self.default_sg_handler_dead_letter_policy,
+        )
 
 
 # ---------------------------------------------------------------------------------- internals

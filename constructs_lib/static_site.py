@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Aws, CfnCondition, Duration, Fn, Token
+from aws_cdk import Aws, CfnCondition, Duration, Fn, Resource, Token
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -570,5 +570,7 @@ def _certificate_region(certificate: acm.ICertificate) -> str | None:
     if not Token.is_unresolved(arn):
         match = _ARN_REGION.match(arn)
         return match["region"] if match else None
+    if not Resource.is_owned_resource(certificate):
+        return None  # imported from a deploy-time ARN: the stack's parameter pattern checks it
     region = certificate.env.region
     return None if Token.is_unresolved(region) else region

@@ -21,12 +21,14 @@ def reference_stack_classes() -> dict[str, StackClass]:
     """Every reference stack by its stack name (which is also its control profile name)."""
     from stacks.corp_enterprise_app_stack import CorpEnterpriseAppStack
     from stacks.enterprise_web_app_stack import EnterpriseWebAppStack
+    from stacks.fin_secure_stack import FinSecureStack
     from stacks.tap_stack import TapStack
 
     return {
         "EnterpriseWebAppStack": EnterpriseWebAppStack,
         "TapStack": TapStack,
         "CorpEnterpriseAppStack": CorpEnterpriseAppStack,
+        "FinSecureStack": FinSecureStack,
     }
 
 

@@ -140,12 +140,23 @@ class WebTierSettings:
     title: str
     database_name: str
     alb_log_prefix: str
-    database_port: int = 3307
+    #: A number, or a ``DatabasePort`` parameter's value (the database and its rules follow it).
+    database_port: int | float = 3307
     desired_capacity: float | None = None
     instance_types: Sequence[str] | None = None
     certificate_arn: str | None = None
     certificate_condition: CfnCondition | None = None
     max_azs: int = 2
+    #: The VPC CIDR as a deploy-time token (a ``VpcCidr`` parameter); subnets follow it.
+    vpc_cidr: str | None = None
+    #: Add a DynamoDB gateway endpoint (stacks with tables).
+    dynamodb_endpoint: bool = False
+    #: Who may reach the load balancer; a validated parameter's value restricts it (NET-08).
+    ingress_cidr: str = "0.0.0.0/0"
+    #: Database backup retention when the stack needs more than the environment's (finance: 30).
+    minimum_backup_retention_days: int = 0
+    #: Run the X-Ray daemon in the fleet's CloudWatch agent (LOG-07).
+    enable_xray: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,8 @@ def add_web_tier(
         log_retention=config.log_retention,
         database_port=settings.database_port,
         app_port=APP_PORT,
+        deploy_time_cidr=settings.vpc_cidr,
+        gateway_endpoints_dynamodb=settings.dynamodb_endpoint,
     )
     fleet = HardenedFleet(
         stack,
@@ -204,6 +217,7 @@ def add_web_tier(
         log_retention=config.log_retention,
         user_data_commands=reference_application(settings.title),
         mixed_instance_types=list(settings.instance_types or config.app_instance_types),
+        enable_xray=settings.enable_xray,
     )
     load_balancer = SecureLoadBalancer(
         stack,
@@ -216,6 +230,7 @@ def add_web_tier(
         certificate_condition=settings.certificate_condition,
         target_port=APP_PORT,
         health_check_path=HEALTH_CHECK_PATH,
+        ingress_cidr=settings.ingress_cidr,
     )
     load_balancer.connect_to(fleet.security_group, APP_PORT)
     fleet.attach_to_target_group(load_balancer.target_group)
@@ -242,7 +257,9 @@ def add_web_tier(
         multi_az=config.multi_az_database,
         performance_insights=config.database_performance_insights,
         deletion_protection=config.deletion_protection,
-        backup_retention_days=config.database_backup_retention_days,
+        backup_retention_days=max(
+            config.database_backup_retention_days, settings.minimum_backup_retention_days
+        ),
         port=settings.database_port,
         database_name=settings.database_name,
         log_retention=config.log_retention,

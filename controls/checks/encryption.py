@@ -130,7 +130,7 @@ def _separation_usage(
     a: Assessment,
 ) -> dict[str, list[tuple[str, str | None]]]:
     """The key usage by data domain as ENC-01 separates it: a database's own credential secret
-    belongs to rds, a function's dead-letter queue (its failed events) to lambda, and CloudTrail
+    belongs to rds, a function's dead-letter queue under its environment key to lambda, and CloudTrail
     log files to logs unless the stack separates cloudtrail."""
     owned = database_secrets(t)
     moves: dict[str, str] = {}  # resource → domain it moves to
@@ -138,15 +138,19 @@ def _separation_usage(
         if secret in owned:
             moves[secret] = "rds"
             a.ok(secret, f"credential secret of {owned[secret]}, counted as rds")
+    # A function's dead-letter queue under the function's own environment key holds that
+    # function's failed events: the same data domain. Under any other key it stays sqs.
+    environment_keys = dict(usage.get("lambda", []))
     dead_letter_queues = {
         queue: function.logical_id
         for function in t.of_type("AWS::Lambda::Function")
         for queue in t.references(function.properties.get("DeadLetterConfig"))
     }
-    for queue, _ in usage.get("sqs", []):
-        if queue in dead_letter_queues:
+    for queue, key in usage.get("sqs", []):
+        function = dead_letter_queues.get(queue)
+        if function is not None and key is not None and environment_keys.get(function) == key:
             moves[queue] = "lambda"
-            a.ok(queue, f"dead-letter queue of {dead_letter_queues[queue]}, counted as lambda")
+            a.ok(queue, f"dead-letter queue of {function} under its key, counted as lambda")
     if "cloudtrail" not in separate:
         for trail, _ in usage.get("cloudtrail", []):
             moves[trail] = "logs"
@@ -181,8 +185,8 @@ def enc_01(ctx: Context) -> Outcome:
     lambda, cloudtrail), a key serving one of those domains must serve no other domain. Domains
     follow the store: a database's own credential secret (SecretTargetAttachment to it, or the
     secret its MasterUserPassword resolves; a MasterUserSecret key) is rds, not secrets; a
-    function's dead-letter queue (DeadLetterConfig) is lambda, not sqs; CloudTrail log files are
-    logs unless the stack separates cloudtrail itself."""
+    function's dead-letter queue (DeadLetterConfig) under the function's own environment key is
+    lambda, not sqs; CloudTrail log files are logs unless the stack separates cloudtrail itself."""
     t = ctx.template
     keys = t.of_type("AWS::KMS::Key")
     usage = key_usage(t)

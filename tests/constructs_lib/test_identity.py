@@ -271,7 +271,13 @@ def test_iam03_arguments_reach_the_custom_resource(variants: Synthesized):
 def test_iam03_custom_resource_waits_for_every_function_policy(defaults: Synthesized):
     password = defaults.password
     assert sorted(_custom(defaults)["DependsOn"]) == sorted(
-        logical_id(p) for p in (password.policy, password.logs_policy, password.tracing_policy)
+        logical_id(p)
+        for p in (
+            password.policy,
+            password.logs_policy,
+            password.tracing_policy,
+            password.dead_letter_policy,
+        )
     )
 
 
@@ -387,6 +393,20 @@ def test_iam03_function_role_can_only_manage_the_password_policy(defaults: Synth
                 ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
                 "*",
             )
+        ],
+        logical_id(password.dead_letter_policy): [
+            (
+                "SendToOwnDeadLetterQueue",
+                "Allow",
+                ["sqs:SendMessage"],
+                {"Fn::GetAtt": [logical_id(password.dead_letter_queue), "Arn"]},
+            ),
+            (
+                "EncryptForOwnDeadLetterQueue",
+                "Allow",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                {"Fn::GetAtt": [next(iter(defaults.of_type("AWS::KMS::Key"))), "Arn"]},
+            ),
         ],
     }
 

@@ -251,12 +251,18 @@ def test_enc_01_a_functions_dead_letter_queue_is_in_the_lambda_domain():
 """
     doc = "Resources:" + _domain_keys("FnKey") + function
     result = assert_pass("ENC-01", doc, settings=FIN_LAMBDA)
-    assert "Dlq: dead-letter queue of Fn, counted as lambda" in messages(result)
+    assert "Dlq: dead-letter queue of Fn under its key, counted as lambda" in messages(result)
     # a queue that is no function's dead-letter queue is sqs: sharing the key mixes domains
     other = (
         doc + "  Jobs:\n    Type: AWS::SQS::Queue\n    Properties: {KmsMasterKeyId: !Ref FnKey}\n"
     )
     assert_fail("ENC-01", other, "FnKey: key serves lambda and sqs", settings=FIN_LAMBDA)
+    # a DLQ under another key than the function's is a queue like any other: sqs
+    handler = yaml_doc(doc)
+    handler["Resources"]["Dlq"]["Properties"]["KmsMasterKeyId"] = {"Ref": "QueueKey"}
+    handler["Resources"].update(yaml_doc("Resources:" + _domain_keys("QueueKey"))["Resources"])
+    result = assert_pass("ENC-01", handler, settings=FIN_LAMBDA)
+    assert "counted as lambda" not in messages(result)
 
 
 FIN_LAMBDA = Settings(separate_key_domains=("lambda",))

@@ -1,0 +1,1 @@
+"""Application functions of the reference stacks, inlined into their templates (``ZipFile``)."""
