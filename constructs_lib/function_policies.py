@@ -8,6 +8,8 @@ for active tracing, and send failed asynchronous events to its own encrypted dea
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -96,6 +98,20 @@ def own_dead_letter_queue(
         "AwsSolutions-SQS3",
         f"this queue is itself the dead-letter queue of the {label.lower()}; a dead-letter "
         "queue of a dead-letter queue would only move the same failed events",
+    )
+    # The key policy must name the role too: KMS grants nothing through IAM alone unless the key
+    # policy delegates to the account for this service (an imported key: its owner adds this).
+    words = "".join(word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", label) if word)
+    via_sqs = {"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(scope).region}.amazonaws.com"}}
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"DeadLettersOnlyAs{words}Role",
+            principals=[iam.ArnPrincipal(role.role_arn)],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions=via_sqs,
+        ),
+        True,
     )
     policy = iam.ManagedPolicy(
         scope,

@@ -211,6 +211,8 @@ class PasswordPolicy(Construct):
 
     :param encryption_key: CMK for the function's log group; the construct adds the key-policy
         statement CloudWatch Logs needs (an imported key must already allow it).
+    :param dead_letter_key: CMK of the function's dead-letter queue (default
+        ``encryption_key``); pass a queue-domain key where logs must keep their own key.
     :param minimum_length: 14..128 characters.
     :param require_uppercase: require an upper-case letter (A-Z).
     :param require_lowercase: require a lower-case letter (a-z).
@@ -246,6 +248,7 @@ class PasswordPolicy(Construct):
         on_delete: Literal["restore", "delete"] = "restore",
         allow_weaker_policy_reason: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        dead_letter_key: kms.IKey | None = None,
     ) -> None:
         flags = {
             "require_uppercase": require_uppercase,
@@ -325,7 +328,7 @@ class PasswordPolicy(Construct):
             self, self.role, self.log_group, "Password-policy function"
         )
         self.dead_letter_queue, self.dead_letter_policy = own_dead_letter_queue(
-            self, self.role, encryption_key, "Password-policy function"
+            self, self.role, dead_letter_key or encryption_key, "Password-policy function"
         )
 
         self.function = lambda_.Function(

@@ -318,6 +318,8 @@ class SecureVpc(Construct):
     :param app_port: port the app tier listens on (ALB targets); used by the network ACLs;
         a number token is accepted.
     :param database_port: port of the data tier's databases; a token (parameter) is accepted.
+    :param dead_letter_key: CMK of the default-security-group handler's dead-letter queue
+        (default ``flow_log_key``); pass a queue-domain key where logs must keep their own key.
     :param gateway_endpoints_dynamodb: also add a DynamoDB gateway endpoint.
     :param additional_interface_endpoints: interface endpoints on top of
         :data:`DEFAULT_INTERFACE_ENDPOINTS` (e.g. ``MONITORING``); duplicates are ignored.
@@ -338,6 +340,7 @@ class SecureVpc(Construct):
         app_port: Port = 80,
         database_port: Port = 3306,
         gateway_endpoints_dynamodb: bool = False,
+        dead_letter_key: kms.IKey | None = None,
         additional_interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService] = (),
     ) -> None:
         _validate(
@@ -407,7 +410,9 @@ class SecureVpc(Construct):
         self._add_network_acls()
         self._add_flow_logs(flow_log_key, flow_log_bucket, log_retention)
         self._add_endpoints(gateway_endpoints_dynamodb, additional_interface_endpoints)
-        self._restrict_default_security_group(flow_log_key, log_retention)
+        self._restrict_default_security_group(
+            flow_log_key, log_retention, dead_letter_key or flow_log_key
+        )
 
     def _derive_subnet_cidrs(self, deploy_time_cidr: str) -> None:
         """Replace the planned literals by their position in ``Fn::Cidr`` of the deploy-time CIDR.
@@ -686,7 +691,7 @@ class SecureVpc(Construct):
     # ------------------------------------------------------------------------ default SG closed
 
     def _restrict_default_security_group(
-        self, key: kms.IKey, retention: logs.RetentionDays
+        self, key: kms.IKey, retention: logs.RetentionDays, queue_key: kms.IKey
     ) -> None:
         group_id = self.vpc.vpc_default_security_group
         self.default_sg_handler_log_group = logs.LogGroup(
@@ -733,7 +738,7 @@ class SecureVpc(Construct):
         ) = own_dead_letter_queue(
             self,
             self.default_sg_handler_role,
-            key,
+            queue_key,
             "Default-security-group handler",
             queue_id="DefaultSgHandlerDeadLetterQueue",
             policy_id="DefaultSgHandlerDeadLetterPolicy",

@@ -203,6 +203,8 @@ class CorpEnterpriseAppStack(ReferenceStack):
             flow_logs_bucket=self.flow_logs_bucket,
             alb_logs=self.alb_logs_bucket,
             alarm_topic=self.alarms,
+            # Handler dead-letter queues are queues: the alerts key, so logs keep their own key.
+            queue_key=self.alerts_key.key,
         )
 
         # ---- administration ---------------------------------------------------------------------
@@ -238,6 +240,7 @@ class CorpEnterpriseAppStack(ReferenceStack):
             "PasswordPolicy",
             encryption_key=self.logs_key.key,
             log_retention=config.log_retention,
+            dead_letter_key=self.alerts_key.key,
         )
         self.access_key_guards = AccessKeyGuards(
             self,

@@ -180,6 +180,7 @@ def add_web_tier(
     logs_key: kms.IKey | None = None,
     alb_logs: SecureBucket,
     alarm_topic: AlarmTopic,
+    queue_key: kms.IKey | None = None,
 ) -> WebTier:
     """VPC, fleet, ALB, WAF and database, wired least-privilege (NET-06) and scaled (CMP-06).
 
@@ -199,6 +200,7 @@ def add_web_tier(
         database_port=settings.database_port,
         app_port=APP_PORT,
         deploy_time_cidr=settings.vpc_cidr,
+        dead_letter_key=queue_key,
         gateway_endpoints_dynamodb=settings.dynamodb_endpoint,
     )
     fleet = HardenedFleet(

@@ -130,8 +130,8 @@ def _separation_usage(
     a: Assessment,
 ) -> dict[str, list[tuple[str, str | None]]]:
     """The key usage by data domain as ENC-01 separates it: a database's own credential secret
-    belongs to rds, a function's dead-letter queue under its environment key to lambda, and CloudTrail
-    log files to logs unless the stack separates cloudtrail."""
+    belongs to rds, a function's dead-letter queue under its environment key to lambda, and
+    CloudTrail log files to logs unless the stack separates cloudtrail."""
     owned = database_secrets(t)
     moves: dict[str, str] = {}  # resource → domain it moves to
     for secret, _ in usage.get("secrets", []):

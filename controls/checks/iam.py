@@ -56,6 +56,12 @@ RESOURCELESS_ACTIONS = frozenset(
         "config:PutEvaluations",
         "tag:GetResources",
         "s3:ListAllMyBuckets",
+        # CloudWatch Logs vended-log delivery (Step Functions, WAF, ...): no resource types.
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:PutResourcePolicy",
     )
 )
 # Services whose resources a template declares: "*" for them is a wildcard over a known resource.

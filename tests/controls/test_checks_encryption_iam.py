@@ -510,6 +510,24 @@ def test_iam_01_wildcards_fail():
     )
 
 
+def test_iam_01_vended_log_delivery_actions_have_no_resource_to_scope():
+    doc = yaml_doc(SCOPED_ROLE)
+    doc["Resources"]["Logs"] = {"Type": "AWS::Logs::LogGroup"}
+    statements = doc["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    statements.append(
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogDelivery", "logs:PutResourcePolicy"],
+            "Resource": "*",
+        }
+    )
+    assert_pass("IAM-01", doc)
+    statements.append({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"})
+    assert_fail("IAM-01", doc, "logs:PutLogEvents on * although the template declares")
+
+
 def test_iam_01_managed_policy_acknowledgment():
     doc = yaml_doc(SCOPED_ROLE)
     doc["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = [

@@ -39,6 +39,16 @@ class Expectations:
     azs: int = 2
     nat_per_az: bool = True
     database_port: int = 3307
+    #: The parameter the database port comes from, when the stack has one (DB-02).
+    database_port_parameter: str | None = None
+    #: Tags every taggable resource carries on top of the governance tags (GOV-01).
+    compliance_tags: dict[str, str] = field(default_factory=dict)
+    #: Resource types whose data events the trail records (LOG-01).
+    data_event_types: frozenset[str] = frozenset({"AWS::S3::Object"})
+    #: The parameter admitting ingress to the load balancer (NET-08).
+    ingress_parameter: str | None = None
+    #: The parameter the VPC CIDR comes from, when the stack has one (NET-01).
+    vpc_cidr_parameter: str | None = None
     min_backup_retention_days: int = 7
     min_keys: int = 1
     certificate_condition: str = "HasCertificate"
@@ -66,9 +76,15 @@ def check_NET_01_subnets_span_two_azs_from_getazs_and_one_vpc_cidr(
         json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}, sort_keys=True) for i in range(e.azs)
     }
     assert not re.search(r'"[a-z]{2}-[a-z]+-\d[a-f]"', json.dumps(tap)), "literal AZ name"
-    (_, vpc) = the(tap, "AWS::EC2::VPC")
-    assert vpc["Properties"]["CidrBlock"] == "10.0.0.0/16"
-    assert all(s["CidrBlock"].startswith("10.0.") for s in subnets)
+    (vpc_id, vpc) = the(tap, "AWS::EC2::VPC")
+    if e.vpc_cidr_parameter:
+        assert vpc["Properties"]["CidrBlock"] == ref(e.vpc_cidr_parameter)
+        for subnet in subnets:
+            _, blocks = subnet["CidrBlock"]["Fn::Select"]
+            assert blocks["Fn::Cidr"][0] == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}
+    else:
+        assert vpc["Properties"]["CidrBlock"] == "10.0.0.0/16"
+        assert all(s["CidrBlock"].startswith("10.0.") for s in subnets)
 
 
 def _route_tables_by_subnet(tap: Template) -> dict[str, str]:
@@ -174,7 +190,10 @@ def check_NET_06_security_groups_least_privilege(tap: Template, e: Expectations)
         + [r for g in groups.values() for r in g["Properties"].get("SecurityGroupIngress", [])]
         if rule.get("CidrIp") == "0.0.0.0/0"
     ]
-    assert world_ingress and {r["FromPort"] for r in world_ingress} <= {80, 443}
+    if e.ingress_parameter:
+        assert not world_ingress, "ingress comes only from the validated parameter"
+    else:
+        assert world_ingress and {r["FromPort"] for r in world_ingress} <= {80, 443}
     for rule in properties(tap, "AWS::EC2::SecurityGroupIngress"):
         assert rule.get("Description")
     db_ingress = [
@@ -183,7 +202,8 @@ def check_NET_06_security_groups_least_privilege(tap: Template, e: Expectations)
         if mentions(r["GroupId"], "DatabaseSecurityGroup")
     ]
     assert db_ingress and all("SourceSecurityGroupId" in r for r in db_ingress)
-    assert {r["FromPort"] for r in db_ingress} == {e.database_port}
+    port = ref(e.database_port_parameter) if e.database_port_parameter else e.database_port
+    assert all(r["FromPort"] == r["ToPort"] == port for r in db_ingress)
     assert any(mentions(r["SourceSecurityGroupId"], "AppFleetSecurityGroup") for r in db_ingress)
 
 
@@ -476,7 +496,20 @@ def check_DB_01_credentials_generated_in_secrets_manager_with_rotation(
 def check_DB_02_isolated_private_non_default_port(tap: Template, e: Expectations) -> None:
     db = _db(tap)
     assert db["PubliclyAccessible"] is False
-    assert db["Port"] == str(e.database_port)
+    if e.database_port_parameter:
+        assert db["Port"] == ref(e.database_port_parameter)
+        group_id = db["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
+        ingress = [
+            r
+            for r in properties(tap, "AWS::EC2::SecurityGroupIngress")
+            if r["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+        ]
+        assert ingress and all(
+            r["FromPort"] == r["ToPort"] == ref(e.database_port_parameter) for r in ingress
+        )
+        assert all("SourceSecurityGroupId" in r and "CidrIp" not in r for r in ingress)
+    else:
+        assert db["Port"] == str(e.database_port)
     (_, group) = the(tap, "AWS::RDS::DBSubnetGroup")
     assert sorted(s["Ref"] for s in group["Properties"]["SubnetIds"]) == sorted(
         _subnets_of_tier(tap, "Data")
@@ -543,7 +576,13 @@ def check_S3_01_buckets_private_owner_enforced_versioned_encrypted(
         props = bucket["Properties"]
         assert all(props["PublicAccessBlockConfiguration"].values()), logical_id
         assert len(props["PublicAccessBlockConfiguration"]) == 4
-        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+        # CloudFront standard logs are delivered with ACLs: that bucket prefers the owner.
+        ownership = (
+            "BucketOwnerPreferred"
+            if logical_id in _cloudfront_log_buckets(tap)
+            else ("BucketOwnerEnforced")
+        )
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": ownership}]
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
         sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         algorithm = sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
@@ -551,6 +590,23 @@ def check_S3_01_buckets_private_owner_enforced_versioned_encrypted(
             assert algorithm == "AES256"  # the writing services require SSE-S3
         else:
             assert algorithm == "aws:kms"
+
+
+def _cloudfront_log_buckets(tap: Template) -> set[str]:
+    return {
+        d["DistributionConfig"]["Logging"]["Bucket"]["Fn::GetAtt"][0]
+        for d in properties(tap, "AWS::CloudFront::Distribution")
+        if "Logging" in d["DistributionConfig"]
+    }
+
+
+def _cloudfront_origin_buckets(tap: Template) -> set[str]:
+    return {
+        origin["DomainName"]["Fn::GetAtt"][0]
+        for d in properties(tap, "AWS::CloudFront::Distribution")
+        for origin in d["DistributionConfig"]["Origins"]
+        if "S3OriginConfig" in origin
+    }
 
 
 def check_S3_02_access_logging_to_the_dedicated_bucket(tap: Template, e: Expectations) -> None:
@@ -575,7 +631,10 @@ def check_S3_03_lifecycle_tiering_noncurrent_expiry_and_multipart_cleanup(
 def check_S3_04_log_buckets_immutable_and_service_writes_conditioned(
     tap: Template, e: Expectations
 ) -> None:
+    content = _cloudfront_origin_buckets(tap)
     for policy in properties(tap, "AWS::S3::BucketPolicy"):
+        if policy["Bucket"]["Ref"] in content:
+            continue  # site content, not a log bucket (S3-05 checks its policy)
         document = policy["PolicyDocument"]["Statement"]
         denies = [s for s in document if s["Effect"] == "Deny"]
         assert any("s3:DeleteObjectVersion" in as_list(s["Action"]) for s in denies)
@@ -599,7 +658,8 @@ def check_LOG_01_trail_multi_region_validated_encrypted_streamed_with_data_event
     assert props["IsMultiRegionTrail"] and props["IncludeGlobalServiceEvents"]
     assert props["EnableLogFileValidation"] is True and "KMSKeyId" in props
     assert "CloudWatchLogsLogGroupArn" in props and "CloudWatchLogsRoleArn" in props
-    assert mentions(props["AdvancedEventSelectors"], "AWS::S3::Object")
+    for resource_type in e.data_event_types:
+        assert mentions(props["AdvancedEventSelectors"], resource_type), resource_type
 
 
 def check_LOG_02_config_records_everything_into_an_encrypted_bucket(
@@ -787,6 +847,9 @@ def check_GOV_01_governance_tags_on_taggable_resources(tap: Template, e: Expecta
         if isinstance(tags, list) and tags and isinstance(tags[0], dict) and "Key" in tags[0]:
             keys = {t["Key"] for t in tags}
             assert required <= keys, f"{logical_id} lacks {required - keys}"
+            values = {t["Key"]: t["Value"] for t in tags}
+            for key, value in e.compliance_tags.items():
+                assert values.get(key) == value, f"{logical_id}: {key}={values.get(key)}"
             tagged += 1
     assert tagged > 40
 
@@ -842,6 +905,9 @@ def check_NET_10_no_ssh_or_rdp_from_anywhere_and_ssm_bastion(
         r for g in groups.values() for r in g["Properties"].get("SecurityGroupIngress", [])
     ]
     for rule in rules:
+        if not isinstance(rule.get("FromPort", 0), int):  # a port parameter: from groups only
+            assert "SourceSecurityGroupId" in rule and "CidrIp" not in rule, rule
+            continue
         ports = range(rule.get("FromPort", 0), rule.get("ToPort", 65535) + 1)
         if 22 in ports or 3389 in ports:
             assert rule.get("CidrIp") not in ("0.0.0.0/0", None) or "SourceSecurityGroupId" in rule
@@ -944,6 +1010,122 @@ def check_RES_01_backup_vault_plan_and_selections(tap: Template, e: Expectations
     assert "AWS::EC2::Instance" in json.dumps(resources(tap, "AWS::EC2::Instance")) and (
         next(iter(resources(tap, "AWS::EC2::Instance"))) in selections or "ListOfTags" in selections
     ), "EC2 volumes are covered"
+
+
+# ---- FinSecure's additions ----------------------------------------------------------------------
+def check_NET_08_ingress_only_from_a_validated_cidr_parameter(
+    tap: Template, e: Expectations
+) -> None:
+    assert e.ingress_parameter, "the stack names its ingress parameter"
+    parameter = tap["Parameters"][e.ingress_parameter]
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch(parameter["Default"])
+    for bad in ("0.0.0.0/0", "10.0.0.0/7", "not-a-cidr", "10.0.0.0"):
+        assert not pattern.fullmatch(bad), bad
+    cidr_rules = [r for r in properties(tap, "AWS::EC2::SecurityGroupIngress") if "CidrIp" in r]
+    from_parameter = [r for r in cidr_rules if r["CidrIp"] == ref(e.ingress_parameter)]
+    assert {r["FromPort"] for r in from_parameter} == {80, 443}
+    for rule in cidr_rules:
+        assert rule["CidrIp"] != "0.0.0.0/0", rule
+    for group in properties(tap, "AWS::EC2::SecurityGroup"):
+        for rule in group.get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0", rule
+
+
+def check_NET_09_default_vpcs_removed_outside_the_deployment_region(
+    tap: Template, e: Expectations
+) -> None:
+    (_, cleanup) = the(tap, "Custom::DefaultVpcCleanup")
+    assert cleanup["Properties"]["KeepRegion"] == "us-east-2"
+    assert cleanup["Properties"]["DryRun"] == "false"
+    handler_id = cleanup["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    code = tap["Resources"][handler_id]["Properties"]["Code"]["ZipFile"]
+    assert "delete_vpc" in code and "describe_network_interfaces" in code
+
+
+def _functions(tap: Template) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in resources(tap, "AWS::Lambda::Function").items()}
+
+
+def check_CMP_09_functions_encrypted_dead_lettered_traced_reserved(
+    tap: Template, e: Expectations
+) -> None:
+    functions = _functions(tap)
+    assert functions
+    for logical_id, function in functions.items():
+        assert "TargetArn" in function.get("DeadLetterConfig", {}), logical_id
+        assert function["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert function["ReservedConcurrentExecutions"] >= 1, logical_id
+        assert "LogGroup" in function.get("LoggingConfig", {}), logical_id
+        if "Environment" in function:
+            key = function["KmsKeyArn"]["Fn::GetAtt"][0]
+            assert tap["Resources"][key]["Type"] == "AWS::KMS::Key", logical_id
+    in_vpc = [f for f in functions.values() if "VpcConfig" in f]
+    assert in_vpc, "the function that reaches private resources runs in the VPC"
+
+
+def check_DB_10_table_pitr_cmk_deletion_protection(tap: Template, e: Expectations) -> None:
+    (_, table) = the(tap, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert "KMSMasterKeyId" in props["SSESpecification"]
+    assert props["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def check_DB_11_hierarchical_parameters_no_secrets_outside_secrets_manager(
+    tap: Template, e: Expectations
+) -> None:
+    parameters = properties(tap, "AWS::SSM::Parameter")
+    assert parameters
+    for parameter in parameters:
+        segments = rendered(parameter["Name"]).split("/")
+        assert segments[0] == "" and len(segments) == 5, parameter["Name"]
+        assert not re.search(r"password|secret|token", segments[-1], re.I)
+    for function in _functions(tap).values():
+        for key in function.get("Environment", {}).get("Variables", {}):
+            assert not re.search(r"password|secret|token", key, re.I), key
+
+
+def check_S3_05_static_site_through_cloudfront_origin_access_control(
+    tap: Template, e: Expectations
+) -> None:
+    (distribution_id, distribution) = the(tap, "AWS::CloudFront::Distribution")
+    config = distribution["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert "OriginAccessControlId" in origin and origin["S3OriginConfig"] == {
+        "OriginAccessIdentity": ""
+    }
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] in (
+        "redirect-to-https",
+        "https-only",
+    )
+    bucket_id = origin["DomainName"]["Fn::GetAtt"][0]
+    block = tap["Resources"][bucket_id]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    [policy] = [
+        p for p in properties(tap, "AWS::S3::BucketPolicy") if p["Bucket"] == ref(bucket_id)
+    ]
+    readers = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and "s3:GetObject" in as_list(s["Action"])
+    ]
+    assert readers and all(
+        s["Principal"] == {"Service": "cloudfront.amazonaws.com"} and mentions(s, distribution_id)
+        for s in readers
+    )
+
+
+def check_LOG_07_sampling_rule_active_tracing_and_instance_daemon(
+    tap: Template, e: Expectations
+) -> None:
+    assert resources(tap, "AWS::XRay::SamplingRule")
+    for logical_id, function in _functions(tap).items():
+        assert function["TracingConfig"] == {"Mode": "Active"}, logical_id
+    assert '"xray"' in _user_data(tap).replace('\\"', '"'), "the fleet's agent receives segments"
 
 
 # ---- registry -----------------------------------------------------------------------------------

@@ -53,7 +53,11 @@ PINNED_STATEFUL_IDS = {
     },
     "AWS::RDS::DBInstance": {"DatabaseF44359DD"},
     "AWS::SecretsManager::Secret": {"DatabaseSecret3B817195"},
-    "AWS::SQS::Queue": {"AlarmTopicDeadLetterQueueD25B3C4C"},
+    "AWS::SQS::Queue": {
+        "AlarmTopicDeadLetterQueueD25B3C4C",
+        "NetworkDefaultSgHandlerDeadLetterQueue668E8BF0",
+        "PasswordPolicyDeadLetterQueue1B6EE3BB",
+    },
     "AWS::Backup::BackupVault": {"BackupVaultADF21B19"},
     "AWS::Logs::LogGroup": {
         "AppFleetLogGroup7019B4FF",
@@ -244,8 +248,11 @@ def test_each_data_domain_has_its_own_key(corp: Template) -> None:
     [trail] = properties(corp, "AWS::CloudTrail::Trail")
     assert trail["KMSKeyId"] == key_arn("logs")
     [topic] = properties(corp, "AWS::SNS::Topic")
-    [queue] = properties(corp, "AWS::SQS::Queue")
+    queue = corp["Resources"]["AlarmTopicDeadLetterQueueD25B3C4C"]["Properties"]
     assert topic["KmsMasterKeyId"] == queue["KmsMasterKeyId"] == key_arn("alerts")
+    # every queue (the handlers' dead-letter queues too) is in the alerts domain
+    for logical_id, handler_queue in resources(corp, "AWS::SQS::Queue").items():
+        assert handler_queue["Properties"]["KmsMasterKeyId"] == key_arn("alerts"), logical_id
     [vault] = properties(corp, "AWS::Backup::BackupVault")
     assert vault["EncryptionKeyArn"] == key_arn("backup")
 

@@ -32,7 +32,10 @@ PINNED_STATEFUL_IDS = {
     },
     "AWS::RDS::DBInstance": {"DatabaseF44359DD"},
     "AWS::SecretsManager::Secret": {"DatabaseSecret3B817195"},
-    "AWS::SQS::Queue": {"AlarmTopicDeadLetterQueueD25B3C4C"},
+    "AWS::SQS::Queue": {
+        "AlarmTopicDeadLetterQueueD25B3C4C",
+        "NetworkDefaultSgHandlerDeadLetterQueue668E8BF0",
+    },
     "AWS::Backup::BackupVault": {"BackupVaultADF21B19"},
     "AWS::Logs::LogGroup": {
         "AppFleetLogGroup7019B4FF",

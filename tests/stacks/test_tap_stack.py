@@ -34,7 +34,10 @@ PINNED_STATEFUL_IDS = {
     },
     "AWS::RDS::DBInstance": {"DatabaseF44359DD"},
     "AWS::SecretsManager::Secret": {"DatabaseSecret3B817195"},
-    "AWS::SQS::Queue": {"AlarmTopicDeadLetterQueueD25B3C4C"},
+    "AWS::SQS::Queue": {
+        "AlarmTopicDeadLetterQueueD25B3C4C",
+        "NetworkDefaultSgHandlerDeadLetterQueue668E8BF0",
+    },
     "AWS::Logs::LogGroup": {
         "AppFleetLogGroup7019B4FF",
         "AuditTrailLogGroup28BB9333",
