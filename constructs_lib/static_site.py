@@ -317,7 +317,7 @@ class StaticSite(Construct):
         acknowledge(
             cfn,
             "CloudFormation-Validate::F3014",
-            f"ViewerCertificate is Fn::If({condition.logical_id}, ACM certificate, CloudFront "
+            f"ViewerCertificate is Fn::If({condition.node.id}, ACM certificate, CloudFront "
             "default certificate): each branch names exactly one certificate source, but the "
             "validator reads both branches at once",
         )
@@ -376,7 +376,7 @@ class StaticSite(Construct):
             acknowledge(
                 resource,
                 "AwsSolutions-CFR4",
-                f"The viewer certificate is Fn::If({certificate_condition.logical_id}): with the "
+                f"The viewer certificate is Fn::If({certificate_condition.node.id}): with the "
                 "certificate the policy is TLSv1.2_2021 or newer; only while no certificate is "
                 "configured does CloudFront serve *.cloudfront.net with its fixed TLSv1 policy.",
             )
