@@ -236,6 +236,7 @@ class BlueGreenService(Construct):
         self.alarm_topic = alarm_topic
         self.path_patterns = patterns
         self.revision_policy: iam.ManagedPolicy | None = None
+        self._extra_target_group_names: dict[str, list[str]] = {}
         stack = Stack.of(self)
 
         # ---- CMP-01..07: two identical fleets (the fleet validates the pass-through settings
@@ -279,6 +280,8 @@ class BlueGreenService(Construct):
             "healthy_http_codes": healthy_http_codes,
             "deregistration_delay": draining,
         }
+        self._app_port = app_port
+        self._health_check_path = health_check_path
         self.blue_target_group = load_balancer.add_target_group(
             f"{construct_id}Blue", **target_settings
         )
@@ -455,6 +458,70 @@ class BlueGreenService(Construct):
         # CloudFormation's default, stated: CodeDeploy never copies the CloudFormation fleet.
         cfn.add_property_override("DeploymentStyle.DeploymentType", "IN_PLACE")
         return group
+
+    def serve_colour_through(
+        self,
+        colour: str,
+        load_balancer: SecureLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+    ) -> None:
+        """Also serve one colour through ``target_group`` of another load balancer.
+
+        For a DNS canary: a second ALB whose target group holds the green fleet. The fleet is
+        registered in the group (request-count scaling still follows the colour's own group), the
+        other ALB may reach the fleet on the application port, and the colour's deployment group
+        takes the group under traffic control too, so CodeDeploy drains an instance from both
+        load balancers before it installs a revision.
+        """
+        require_choice(_NAME, "colour", colour, COLOURS)
+        if not isinstance(load_balancer, SecureLoadBalancer) or load_balancer is self.load_balancer:
+            raise invalid(
+                _NAME,
+                "load_balancer",
+                getattr(load_balancer, "node", load_balancer),
+                "pass another SecureLoadBalancer than the service's own",
+            )
+        cfn_group = target_group.node.default_child
+        if (
+            not isinstance(cfn_group, elbv2.CfnTargetGroup)
+            or target_group.node.scope is not load_balancer
+        ):
+            raise invalid(
+                _NAME,
+                "target_group",
+                target_group.node.path,
+                "pass a target group of that load balancer (SecureLoadBalancer.add_target_group "
+                "or its target_group)",
+            )
+        health = Stack.of(self).resolve(cfn_group.health_check_path)
+        if health != self._health_check_path:
+            raise invalid(
+                _NAME,
+                "target_group",
+                target_group.node.path,
+                f"health-check {health!r}, not the service's {self._health_check_path!r}; give "
+                "the group the same deep health check",
+            )
+        fleet = self.blue if colour == "blue" else self.green
+        load_balancer.connect_to(fleet.security_group, self._app_port)
+        fleet.register_in_additional_target_group(target_group)
+        deployment_group = (
+            self.blue_deployment_group if colour == "blue" else self.green_deployment_group
+        )
+        cfn_deployment = deployment_group.node.default_child
+        assert isinstance(cfn_deployment, codedeploy.CfnDeploymentGroup)
+        extra = self._extra_target_group_names.setdefault(colour, [])
+        extra.append(target_group.target_group_name)
+        cfn_deployment.add_property_override(
+            "LoadBalancerInfo.TargetGroupInfoList",
+            [
+                {"Name": name}
+                for name in [
+                    self._target_group(colour).target_group_name,
+                    *extra,
+                ]
+            ],
+        )
 
     def _target_group(self, colour: str) -> elbv2.ApplicationTargetGroup:
         require_choice(_NAME, "colour", colour, COLOURS)

@@ -237,6 +237,7 @@ class HardenedFleet(Construct):
         self._readiness = readiness
         self._suffix = hashlib.sha256(self.node.path.encode()).hexdigest()[:8].upper()
         self._target_group: elbv2.IApplicationTargetGroup | None = None
+        self._additional_target_groups: list[elbv2.IApplicationTargetGroup] = []
         self._launch_hook: autoscaling.LifecycleHook | None = None
         self.lifecycle_policy: iam.ManagedPolicy | None = None
         self.secrets_policy: iam.ManagedPolicy | None = None
@@ -679,6 +680,32 @@ class HardenedFleet(Construct):
         self.auto_scaling_group.attach_to_application_target_group(target_group)
         self._target_group = target_group
         self._cfn_group.health_check_type = "ELB"
+
+    def register_in_additional_target_group(
+        self, target_group: elbv2.IApplicationTargetGroup
+    ) -> None:
+        """Also register the group's instances in ``target_group`` (e.g. a second, canary ALB).
+
+        The target group of :meth:`attach_to_target_group` stays the primary one: request-count
+        scaling follows it. Open the other load balancer's path to the fleet first
+        (``SecureLoadBalancer.connect_to``), or CDK adds its own generic rule.
+        """
+        if self._target_group is None:
+            raise invalid(
+                _NAME,
+                "target_group",
+                target_group.node.path,
+                "call attach_to_target_group() with the primary target group first",
+            )
+        if target_group is self._target_group or target_group in self._additional_target_groups:
+            raise invalid(
+                _NAME,
+                "target_group",
+                target_group.node.path,
+                "the fleet is already registered in this target group",
+            )
+        self.auto_scaling_group.attach_to_application_target_group(target_group)
+        self._additional_target_groups.append(target_group)
 
     def allow_from(self, peer: ec2.ISecurityGroup, *, description: str) -> None:
         """Allow ``peer`` (e.g. the load balancer's group) to reach ``app_port``.

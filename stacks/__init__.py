@@ -22,6 +22,7 @@ def reference_stack_classes() -> dict[str, StackClass]:
     from stacks.corp_enterprise_app_stack import CorpEnterpriseAppStack
     from stacks.enterprise_web_app_stack import EnterpriseWebAppStack
     from stacks.fin_secure_stack import FinSecureStack
+    from stacks.pay_flow_stack import PayFlowStack
     from stacks.tap_stack import TapStack
 
     return {
@@ -29,6 +30,7 @@ def reference_stack_classes() -> dict[str, StackClass]:
         "TapStack": TapStack,
         "CorpEnterpriseAppStack": CorpEnterpriseAppStack,
         "FinSecureStack": FinSecureStack,
+        "PayFlowStack": PayFlowStack,
     }
 
 

@@ -23,6 +23,20 @@ from constructs_lib.tagging import StandardTags, apply_standard_tags
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 #: ``AllowedPattern`` of an optional HTTPS webhook (PagerDuty, chat) parameter.
 HTTPS_URL_PATTERN = r"^$|^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?$"
+#: A /16 private IPv4 block (the subnet layout is planned for /16).
+VPC_CIDR_PATTERN = (
+    r"^(10\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|172\.(1[6-9]|2\d|3[01])|192\.168)\.0\.0/16$"
+)
+#: An IPv4 CIDR from /8 to /32 — never 0.0.0.0/0 or another block wider than /8.
+CORPORATE_CIDR_PATTERN = (
+    r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"/([89]|[12]\d|3[0-2])$"
+)
+#: Any IPv4 CIDR, 0.0.0.0/0 included: the ingress range of a public service.
+IPV4_CIDR_PATTERN = (
+    r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"/(\d|[12]\d|3[0-2])$"
+)
 #: ``AllowedPattern`` of an optional e-mail parameter.
 EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

@@ -50,7 +50,7 @@ from constructs_lib.serverless import SecureFunction
 from constructs_lib.static_site import StaticSite
 from constructs_lib.table import SecureTable
 from constructs_lib.tracing import TracingSampling
-from stacks.base import ReferenceStack
+from stacks.base import CORPORATE_CIDR_PATTERN, VPC_CIDR_PATTERN, ReferenceStack
 from stacks.functions import audit_recorder
 from stacks.web_tier import (
     WebTierSettings,
@@ -69,15 +69,6 @@ from stacks.web_tier import (
 #: Finance keeps at least 30 days of database backups (DB-07) in every environment.
 MINIMUM_BACKUP_RETENTION_DAYS = 30
 
-#: A /16 private IPv4 block (the subnet layout is planned for /16).
-VPC_CIDR_PATTERN = (
-    r"^(10\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|172\.(1[6-9]|2\d|3[01])|192\.168)\.0\.0/16$"
-)
-#: An IPv4 CIDR from /8 to /32 — never 0.0.0.0/0 or another block wider than /8.
-CORPORATE_CIDR_PATTERN = (
-    r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    r"/([89]|[12]\d|3[0-2])$"
-)
 #: EC2 key pair names: 1-255 printable ASCII characters; empty means "no key pair".
 _KEY_PAIR_PATTERN = r"^$|^[\x20-\x7E]{1,255}$"
 

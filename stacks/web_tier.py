@@ -387,12 +387,20 @@ def add_service_alarms(stack: ReferenceStack, tier: WebTier, topic: AlarmTopic) 
     return ServiceAlarms(alarms, composite, dashboard)
 
 
-def add_function_error_alarms(stack: ReferenceStack, topic: AlarmTopic) -> list[cloudwatch.Alarm]:
+def add_function_error_alarms(
+    stack: ReferenceStack,
+    topic: AlarmTopic,
+    *,
+    already_alarmed: Sequence[lambda_.IFunction] = (),
+) -> list[cloudwatch.Alarm]:
     """MON-02 "Lambda errors": one alarm per function in the stack, including the custom-resource
-    handlers (a failing handler means a deployment is failing). Call after all functions exist."""
+    handlers (a failing handler means a deployment is failing). Call after all functions exist.
+
+    ``already_alarmed``: functions whose construct brings its own errors alarm.
+    """
     alarms = []
     for function in stack.node.find_all():
-        if not isinstance(function, lambda_.Function):
+        if not isinstance(function, lambda_.Function) or function in already_alarmed:
             continue
         owner = function.node.scope
         assert owner is not None
