@@ -50,10 +50,11 @@ Account-wide effects:
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
@@ -105,6 +106,7 @@ def payflow_application(component: str, path_prefix: str) -> tuple[str, ...]:
     Stands in for the PayFlow service (replace these commands, or deploy revisions with
     CodeDeploy). The readiness probe and the ALB both wait for ``/health/deep``.
     """
+    answer = f"""default_type application/json; return 200 '{{"service":"{component}"}}';"""
     return (
         "dnf install -y nginx",
         f"""cat > /etc/nginx/nginx.conf <<'NGINXCONF'
@@ -119,7 +121,7 @@ http {{
     server {{
         listen {APP_PORT} default_server;
         location = {HEALTH_CHECK_PATH} {{ default_type text/plain; return 200 "ok"; }}
-        location {path_prefix} {{ default_type application/json; return 200 '{{"service":"{component}"}}'; }}
+        location {path_prefix} {{ {answer} }}
         location / {{ return 404; }}
     }}
 }}
@@ -329,6 +331,13 @@ class PayFlowStack(ReferenceStack):
             database_name="payflow",
             log_retention=config.log_retention,
         )
+        if not config.deletion_protection:
+            self.acknowledge_relaxation(
+                self.database.cluster,
+                "AwsSolutions-RDS10",
+                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
+                "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+            )
         for name, fleet in self._fleets().items():
             self.database.allow_from(fleet.security_group, f"PostgreSQL from the {name} fleet")
             fleet.grant_secrets_read(self.database.secret)
@@ -536,7 +545,12 @@ class PayFlowStack(ReferenceStack):
             description="Source range of the load balancers' HTTP/HTTPS listeners.",
         )
         self.certificate_arn, self.has_certificate = self.optional_certificate_parameter()
-        weights = {"group": "Blue/green", "type": "Number", "min_value": 0, "max_value": 100}
+        weights: dict[str, Any] = {
+            "group": "Blue/green",
+            "type": "Number",
+            "min_value": 0,
+            "max_value": 100,
+        }
         self.blue_weight = self.parameter(
             "BlueWeight",
             label="Weight of the blue target group (0-100)",
@@ -564,7 +578,12 @@ class PayFlowStack(ReferenceStack):
             description="Public hosted zone with weighted production/canary records; needs "
             "CertificateArn too (the health checks use HTTPS).",
         )
-        dns_weights = {"group": "DNS", "type": "Number", "min_value": 0, "max_value": 255}
+        dns_weights: dict[str, Any] = {
+            "group": "DNS",
+            "type": "Number",
+            "min_value": 0,
+            "max_value": 255,
+        }
         self.production_weight = self.parameter(
             "ProductionWeight",
             label="Route 53 weight of the production load balancer",
@@ -585,7 +604,9 @@ class PayFlowStack(ReferenceStack):
             "HasDomain",
             cdk.Fn.condition_and(
                 cdk.Fn.condition_not(cdk.Fn.condition_equals(self.domain_name.value_as_string, "")),
-                self.has_certificate,
+                cdk.Fn.condition_not(
+                    cdk.Fn.condition_equals(self.certificate_arn.value_as_string, "")
+                ),
             ),
         )
         self.error_rate_threshold = self.parameter(
@@ -783,7 +804,10 @@ class PayFlowStack(ReferenceStack):
             self,
             "Dashboard",
             graphs={
-                "Requests and 5xx rate": [self.load_balancer.metric_request_count(), self.error_rate],
+                "Requests and 5xx rate": [
+                    self.load_balancer.metric_request_count(),
+                    self.error_rate,
+                ],
                 "Latency p99 (ms)": [self.latency_p99_ms],
                 "Blue/green requests": [
                     self.api.metric_request_count("blue"),
@@ -952,7 +976,9 @@ class PayFlowStack(ReferenceStack):
             )
         )
         outputs += [(f"{n}Name", b.bucket_name, f"{n} bucket") for n, b in self._buckets().items()]
-        outputs += [(f"{n}Arn", k.key_arn, f"{n} customer-managed key") for n, k in self._keys().items()]
+        outputs += [
+            (f"{n}Arn", k.key_arn, f"{n} customer-managed key") for n, k in self._keys().items()
+        ]
         self.export_all(outputs)
         # Only with a domain: the zone and the name servers to delegate to at the registrar.
         self.export(

@@ -63,6 +63,22 @@ class Expectations:
     service_roles: frozenset[str] = frozenset(
         {"monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com"}
     )
+    #: The deployment region (the default-VPC cleanup keeps it, NET-09).
+    region: str = ""
+    #: Construct IDs of the application fleets (their security groups reach the database).
+    fleets: tuple[str, ...] = ("AppFleet",)
+    #: The ingress parameter may admit the world (a public API) on 80/443 only (NET-08).
+    public_ingress: bool = False
+    #: Health-check path, interval (s) and listener paths the stack fixes (EDGE-04/05).
+    health_check_path: str | None = None
+    health_check_interval: int | None = None
+    path_patterns: tuple[str, ...] = ()
+    #: Parameters that must carry the blue/green weights (DEP-01).
+    weight_parameters: tuple[str, ...] = ()
+    #: Functions that reach private resources and so must run in the VPC (CMP-09).
+    vpc_functions: tuple[str, ...] = ()
+    #: Condition of the Route 53 zone (EDGE-06).
+    domain_condition: str = "HasDomain"
 
 
 # ---- NET ----------------------------------------------------------------------------------------
@@ -192,6 +208,12 @@ def check_NET_06_security_groups_least_privilege(tap: Template, e: Expectations)
     ]
     if e.ingress_parameter:
         assert not world_ingress, "ingress comes only from the validated parameter"
+        from_parameter = [
+            r
+            for r in properties(tap, "AWS::EC2::SecurityGroupIngress")
+            if r.get("CidrIp") == ref(e.ingress_parameter)
+        ]
+        assert from_parameter and {r["FromPort"] for r in from_parameter} == {80, 443}
     else:
         assert world_ingress and {r["FromPort"] for r in world_ingress} <= {80, 443}
     for rule in properties(tap, "AWS::EC2::SecurityGroupIngress"):
@@ -204,7 +226,11 @@ def check_NET_06_security_groups_least_privilege(tap: Template, e: Expectations)
     assert db_ingress and all("SourceSecurityGroupId" in r for r in db_ingress)
     port = ref(e.database_port_parameter) if e.database_port_parameter else e.database_port
     assert all(r["FromPort"] == r["ToPort"] == port for r in db_ingress)
-    assert any(mentions(r["SourceSecurityGroupId"], "AppFleetSecurityGroup") for r in db_ingress)
+    assert not [r for r in db_ingress if not mentions(r["GroupId"], "DatabaseSecurityGroup")]
+    for fleet in e.fleets:
+        assert any(
+            mentions(r["SourceSecurityGroupId"], f"{fleet}SecurityGroup") for r in db_ingress
+        ), f"{fleet} reaches the database"
 
 
 def check_NET_07_gateway_and_interface_endpoints_with_private_dns(
@@ -258,10 +284,13 @@ def check_ENC_03_every_store_encrypted_with_a_customer_key(tap: Template, e: Exp
     keys = _key_arns(tap)
     for group in properties(tap, "AWS::Logs::LogGroup"):
         assert group["KmsKeyId"] in keys
+    for cluster in properties(tap, "AWS::RDS::DBCluster"):
+        assert cluster["StorageEncrypted"] is True and cluster["KmsKeyId"] in keys
     for db in properties(tap, "AWS::RDS::DBInstance"):
-        assert db["StorageEncrypted"] is True and "KmsKeyId" in db
+        if "DBClusterIdentifier" not in db:  # Aurora instances store in the cluster volume
+            assert db["StorageEncrypted"] is True and "KmsKeyId" in db
         if db.get("EnablePerformanceInsights"):
-            assert "PerformanceInsightsKMSKeyId" in db
+            assert db["PerformanceInsightsKMSKeyId"] in keys
     assert all(t["KmsMasterKeyId"] in keys for t in properties(tap, "AWS::SNS::Topic"))
     assert all(q["KmsMasterKeyId"] in keys for q in properties(tap, "AWS::SQS::Queue"))
     assert all(s["KmsKeyId"] in keys for s in properties(tap, "AWS::SecretsManager::Secret"))
@@ -281,19 +310,22 @@ def check_ENC_04_tls_everywhere(tap: Template, e: Expectations) -> None:
             s["Effect"] == "Deny" and mentions(s.get("Condition"), "aws:SecureTransport")
             for s in policy["PolicyDocument"]["Statement"]
         )
-    (_, params) = the(tap, "AWS::RDS::DBParameterGroup")
-    assert params["Properties"]["Parameters"]["require_secure_transport"] == "ON"
-    listeners = resources(tap, "AWS::ElasticLoadBalancingV2::Listener")
-    [https] = [
-        listener for listener in listeners.values() if listener["Properties"]["Protocol"] == "HTTPS"
-    ]
-    assert https["Condition"] == e.certificate_condition
-    assert https["Properties"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    [http] = [
-        listener for listener in listeners.values() if listener["Properties"]["Protocol"] == "HTTP"
-    ]
-    action = http["Properties"]["DefaultActions"][0]
-    assert mentions(action, e.certificate_condition) and mentions(action, "HTTPS")
+    if _aurora(tap):
+        assert _cluster_parameters(tap)["rds.force_ssl"] == "1"
+    else:
+        (_, params) = the(tap, "AWS::RDS::DBParameterGroup")
+        assert params["Properties"]["Parameters"]["require_secure_transport"] == "ON"
+    listeners = list(resources(tap, "AWS::ElasticLoadBalancingV2::Listener").values())
+    albs = resources(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    https = [x for x in listeners if x["Properties"]["Protocol"] == "HTTPS"]
+    http = [x for x in listeners if x["Properties"]["Protocol"] == "HTTP"]
+    assert len(https) == len(http) == len(albs), "one HTTPS and one HTTP listener per ALB"
+    for listener in https:
+        assert listener["Condition"] == e.certificate_condition
+        assert listener["Properties"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    for listener in http:
+        action = listener["Properties"]["DefaultActions"][0]
+        assert mentions(action, e.certificate_condition) and mentions(action, "HTTPS")
 
 
 # ---- IAM ----------------------------------------------------------------------------------------
@@ -309,23 +341,35 @@ def check_IAM_01_no_wildcard_actions_and_managed_policies_acknowledged(
     )
 
 
-def _fleet_launch_template(tap: Template) -> tuple[str, dict[str, Any]]:
-    """The launch template the application Auto Scaling group launches from."""
-    (_, group) = the(tap, "AWS::AutoScaling::AutoScalingGroup")
-    props = group["Properties"]
-    spec = (
-        props["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
-        if "MixedInstancesPolicy" in props
-        else props["LaunchTemplate"]
-    )
-    template_id = spec["LaunchTemplateId"]["Ref"]
-    return template_id, tap["Resources"][template_id]
+def _fleet_launch_templates(tap: Template) -> list[tuple[str, dict[str, Any]]]:
+    """The launch templates the application Auto Scaling groups launch from (one per group)."""
+    found = []
+    for group in _asgs(tap):
+        props = group["Properties"]
+        spec = (
+            props["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
+            if "MixedInstancesPolicy" in props
+            else props["LaunchTemplate"]
+        )
+        template_id = spec["LaunchTemplateId"]["Ref"]
+        found.append((template_id, tap["Resources"][template_id]))
+    assert found, "an application Auto Scaling group"
+    return found
 
 
 def _role_of_profile(tap: Template, profile_arn: Any) -> str:
     profile_id = profile_arn["Fn::GetAtt"][0]
     role_id: str = tap["Resources"][profile_id]["Properties"]["Roles"][0]["Ref"]
     return role_id
+
+
+def _fleet_roles(tap: Template) -> list[str]:
+    return [
+        _role_of_profile(
+            tap, template["Properties"]["LaunchTemplateData"]["IamInstanceProfile"]["Arn"]
+        )
+        for _, template in _fleet_launch_templates(tap)
+    ]
 
 
 def _policies_of(tap: Template, role_id: str) -> list[dict[str, Any]]:
@@ -337,22 +381,20 @@ def _policies_of(tap: Template, role_id: str) -> list[dict[str, Any]]:
 def check_IAM_05_fleet_has_own_role_with_separate_policies_and_scoped_secret_read(
     tap: Template, e: Expectations
 ) -> None:
-    (_, template) = _fleet_launch_template(tap)
-    role_id = _role_of_profile(
-        tap, template["Properties"]["LaunchTemplateData"]["IamInstanceProfile"]["Arn"]
-    )
-    role = tap["Resources"][role_id]["Properties"]
-    managed = json.dumps(role["ManagedPolicyArns"])
-    assert "AmazonSSMManagedInstanceCore" in managed and "CloudWatchAgentServerPolicy" in managed
-    attached = _policies_of(tap, role_id)
-    assert len(attached) >= 2, "separate customer-managed policies per concern"
-    secret_reads = [
-        s
-        for p in attached
-        for s in p["PolicyDocument"]["Statement"]
-        if "secretsmanager:GetSecretValue" in as_list(s["Action"])
-    ]
-    assert secret_reads and all(s["Resource"] != "*" for s in secret_reads)
+    for role_id in _fleet_roles(tap):
+        role = tap["Resources"][role_id]["Properties"]
+        managed = json.dumps(role["ManagedPolicyArns"])
+        assert "AmazonSSMManagedInstanceCore" in managed, role_id
+        assert "CloudWatchAgentServerPolicy" in managed, role_id
+        attached = _policies_of(tap, role_id)
+        assert len(attached) >= 2, "separate customer-managed policies per concern"
+        secret_reads = [
+            s
+            for p in attached
+            for s in p["PolicyDocument"]["Statement"]
+            if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+        ]
+        assert secret_reads and all(s["Resource"] != "*" for s in secret_reads), role_id
     profiles = [p["Roles"][0]["Ref"] for p in properties(tap, "AWS::IAM::InstanceProfile")]
     assert len(profiles) == len(set(profiles)), "every compute resource has its own role"
 
@@ -366,10 +408,8 @@ def check_IAM_06_service_roles_for_monitoring_flow_logs_config_and_trail(
 
 
 # ---- CMP ----------------------------------------------------------------------------------------
-def _launch_data(tap: Template) -> dict[str, Any]:
-    (_, template) = _fleet_launch_template(tap)
-    data: dict[str, Any] = template["Properties"]["LaunchTemplateData"]
-    return data
+def _launch_datas(tap: Template) -> list[dict[str, Any]]:
+    return [t["Properties"]["LaunchTemplateData"] for _, t in _fleet_launch_templates(tap)]
 
 
 def check_CMP_01_launch_template_with_ssm_parameter_ami(tap: Template, e: Expectations) -> None:
@@ -386,63 +426,69 @@ def check_CMP_01_launch_template_with_ssm_parameter_ami(tap: Template, e: Expect
 
 
 def check_CMP_02_imdsv2_required(tap: Template, e: Expectations) -> None:
-    assert _launch_data(tap)["MetadataOptions"] == {
-        "HttpEndpoint": "enabled",
-        "HttpPutResponseHopLimit": 1,
-        "HttpTokens": "required",
-    }
+    for data in _launch_datas(tap):
+        assert data["MetadataOptions"] == {
+            "HttpEndpoint": "enabled",
+            "HttpPutResponseHopLimit": 1,
+            "HttpTokens": "required",
+        }
 
 
 def check_CMP_03_root_volume_gp3_encrypted_deleted_on_termination(
     tap: Template, e: Expectations
 ) -> None:
-    [mapping] = _launch_data(tap)["BlockDeviceMappings"]
-    ebs = mapping["Ebs"]
-    assert (ebs["VolumeType"], ebs["Encrypted"], ebs["DeleteOnTermination"]) == ("gp3", True, True)
+    for data in _launch_datas(tap):
+        [mapping] = data["BlockDeviceMappings"]
+        ebs = mapping["Ebs"]
+        assert (ebs["VolumeType"], ebs["Encrypted"], ebs["DeleteOnTermination"]) == (
+            "gp3",
+            True,
+            True,
+        )
 
 
-def _user_data(tap: Template) -> str:
-    """The launch template's user data as the script text (references rendered as JSON)."""
-    return rendered(_launch_data(tap)["UserData"]["Fn::Base64"])
+def _user_datas(tap: Template) -> list[str]:
+    """Each fleet launch template's user data as script text (references rendered as JSON)."""
+    return [rendered(data["UserData"]["Fn::Base64"]) for data in _launch_datas(tap)]
 
 
-def _asg(tap: Template) -> dict[str, Any]:
-    (_, group) = the(tap, "AWS::AutoScaling::AutoScalingGroup")
-    return group
+def _asgs(tap: Template) -> list[dict[str, Any]]:
+    return list(resources(tap, "AWS::AutoScaling::AutoScalingGroup").values())
 
 
 def check_CMP_04_asg_over_private_subnets_with_elb_health_and_notifications(
     tap: Template, e: Expectations
 ) -> None:
-    props = _asg(tap)["Properties"]
     app = _subnets_of_tier(tap, "App")
-    assert sorted(s["Ref"] for s in props["VPCZoneIdentifier"]) == sorted(app)
-    assert props["HealthCheckType"] == "ELB" and props["HealthCheckGracePeriod"] > 0
-    assert int(props["MinSize"]) >= 2
-    desired = props.get("DesiredCapacity")
-    if desired is not None:  # a deploy-time parameter, validated to at least two instances
-        assert tap["Parameters"][desired["Ref"]]["MinValue"] >= 2
-    assert props["MetricsCollection"]
-    [notification] = props["NotificationConfigurations"]
-    assert len(notification["NotificationTypes"]) == 4
-    assert props["TargetGroupARNs"]
+    for group in _asgs(tap):
+        props = group["Properties"]
+        assert sorted(s["Ref"] for s in props["VPCZoneIdentifier"]) == sorted(app)
+        assert props["HealthCheckType"] == "ELB" and props["HealthCheckGracePeriod"] > 0
+        assert int(props["MinSize"]) >= 2
+        desired = props.get("DesiredCapacity")
+        if desired is not None:  # a deploy-time parameter, validated to at least two instances
+            assert tap["Parameters"][desired["Ref"]]["MinValue"] >= 2
+        assert props["MetricsCollection"]
+        [notification] = props["NotificationConfigurations"]
+        assert len(notification["NotificationTypes"]) == 4
+        assert props["TargetGroupARNs"]
 
 
 def check_CMP_05_rolling_update_and_creation_policy_wait_for_signals(
     tap: Template, e: Expectations
 ) -> None:
-    group = _asg(tap)
-    rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
-    assert rolling["WaitOnResourceSignals"] is True and rolling["MinInstancesInService"] >= 1
-    assert group["CreationPolicy"]["ResourceSignal"]["Count"] >= 2
-    script = _user_data(tap)
-    # The signal is sent from the EXIT trap with the script's exit code, and the script only
-    # exits 0 after the application answered its health check.
-    assert re.search(r"trap exitTrap EXIT", script)
-    assert re.search(r"cfn-signal .*-e \$exitCode", script)
-    assert "set -euo pipefail" in script
-    readiness = script.index("http://127.0.0.1:80/health")
-    assert script.index("exit 1", readiness) > readiness
+    for group in _asgs(tap):
+        rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+        assert rolling["WaitOnResourceSignals"] is True and rolling["MinInstancesInService"] >= 1
+        assert group["CreationPolicy"]["ResourceSignal"]["Count"] >= 2
+    for script in _user_datas(tap):
+        # The signal is sent from the EXIT trap with the script's exit code, and the script
+        # only exits 0 after the application answered its health check.
+        assert re.search(r"trap exitTrap EXIT", script)
+        assert re.search(r"cfn-signal .*-e \$exitCode", script)
+        assert "set -euo pipefail" in script
+        readiness = script.index("http://127.0.0.1:80/health")
+        assert script.index("exit 1", readiness) > readiness
 
 
 def check_CMP_06_target_tracking_step_predictive_hooks_and_mixed_instances(
@@ -458,28 +504,54 @@ def check_CMP_06_target_tracking_step_predictive_hooks_and_mixed_instances(
         "autoscaling:EC2_INSTANCE_LAUNCHING",
         "autoscaling:EC2_INSTANCE_TERMINATING",
     }
-    overrides = _asg(tap)["Properties"]["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"]
-    assert len(overrides) >= 3
+    for group in _asgs(tap):
+        mixed = group["Properties"]["MixedInstancesPolicy"]["LaunchTemplate"]
+        assert len(mixed["Overrides"]) >= 3
+    # Every fleet scales on CPU and on requests per target, by steps and predictively.
+    for group_id in resources(tap, "AWS::AutoScaling::AutoScalingGroup"):
+        own = [p for p in policies if p["AutoScalingGroupName"] == ref(group_id)]
+        assert {"TargetTrackingScaling", "StepScaling", "PredictiveScaling"} <= {
+            p.get("PolicyType", "SimpleScaling") for p in own
+        }, group_id
+        assert "ALBRequestCountPerTarget" in json.dumps(own), group_id
+        assert [h for h in hooks if h["AutoScalingGroupName"] == ref(group_id)], group_id
 
 
 def check_CMP_07_cloudwatch_agent_ships_memory_disk_and_logs(
     tap: Template, e: Expectations
 ) -> None:
-    script = _user_data(tap)
-    assert "amazon-cloudwatch-agent-ctl -a fetch-config" in script
-    config = json.loads(script.split("<<'CWAGENTCONFIG'\n")[1].split("CWAGENTCONFIG")[0])
-    metrics = config["metrics"]["metrics_collected"]
-    assert "mem_used_percent" in metrics["mem"]["measurement"]
-    assert "used_percent" in metrics["disk"]["measurement"]
-    shipped = {f["file_path"] for f in config["logs"]["logs_collected"]["files"]["collect_list"]}
-    assert {"/var/log/messages", "/var/log/app/app.log"} <= shipped
+    for script in _user_datas(tap):
+        assert "amazon-cloudwatch-agent-ctl -a fetch-config" in script
+        config = json.loads(script.split("<<'CWAGENTCONFIG'\n")[1].split("CWAGENTCONFIG")[0])
+        metrics = config["metrics"]["metrics_collected"]
+        assert "mem_used_percent" in metrics["mem"]["measurement"]
+        assert "used_percent" in metrics["disk"]["measurement"]
+        files = config["logs"]["logs_collected"]["files"]["collect_list"]
+        assert {"/var/log/messages", "/var/log/app/app.log"} <= {f["file_path"] for f in files}
 
 
 # ---- DB -----------------------------------------------------------------------------------------
+def _aurora(tap: Template) -> bool:
+    """Whether the stack's database is an Aurora cluster (PayFlow) rather than an instance."""
+    return bool(resources(tap, "AWS::RDS::DBCluster"))
+
+
 def _db(tap: Template) -> dict[str, Any]:
-    (_, db) = the(tap, "AWS::RDS::DBInstance")
+    """Properties of the database: the Aurora cluster, or the one RDS instance."""
+    (_, db) = the(tap, "AWS::RDS::DBCluster" if _aurora(tap) else "AWS::RDS::DBInstance")
     props: dict[str, Any] = db["Properties"]
     return props
+
+
+def _cluster_instances(tap: Template) -> list[dict[str, Any]]:
+    return properties(tap, "AWS::RDS::DBInstance")
+
+
+def _cluster_parameters(tap: Template) -> dict[str, Any]:
+    (group_id, group) = the(tap, "AWS::RDS::DBClusterParameterGroup")
+    assert _db(tap)["DBClusterParameterGroupName"] == ref(group_id)
+    parameters: dict[str, Any] = group["Properties"]["Parameters"]
+    return parameters
 
 
 def check_DB_01_credentials_generated_in_secrets_manager_with_rotation(
@@ -495,7 +567,8 @@ def check_DB_01_credentials_generated_in_secrets_manager_with_rotation(
 
 def check_DB_02_isolated_private_non_default_port(tap: Template, e: Expectations) -> None:
     db = _db(tap)
-    assert db["PubliclyAccessible"] is False
+    instances = _cluster_instances(tap)
+    assert instances and all(i["PubliclyAccessible"] is False for i in instances)
     if e.database_port_parameter:
         assert db["Port"] == ref(e.database_port_parameter)
         group_id = db["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
@@ -509,7 +582,8 @@ def check_DB_02_isolated_private_non_default_port(tap: Template, e: Expectations
         )
         assert all("SourceSecurityGroupId" in r and "CidrIp" not in r for r in ingress)
     else:
-        assert db["Port"] == str(e.database_port)
+        assert str(db["Port"]) == str(e.database_port)
+        assert e.database_port not in (3306, 5432), "a non-default port"
     (_, group) = the(tap, "AWS::RDS::DBSubnetGroup")
     assert sorted(s["Ref"] for s in group["Properties"]["SubnetIds"]) == sorted(
         _subnets_of_tier(tap, "Data")
@@ -517,10 +591,30 @@ def check_DB_02_isolated_private_non_default_port(tap: Template, e: Expectations
 
 
 def check_DB_03_multi_az(tap: Template, e: Expectations) -> None:
-    assert _db(tap)["MultiAZ"] is True
+    if not _aurora(tap):
+        assert _db(tap)["MultiAZ"] is True
+        return
+    # Aurora: a writer and readers in other AZs with promotion tiers, readers auto-scaled.
+    instances = _cluster_instances(tap)
+    assert len(instances) >= 3
+    zones = [json.dumps(i["AvailabilityZone"], sort_keys=True) for i in instances]
+    assert len(set(zones)) == len(zones), "every instance in its own AZ"
+    tiers = sorted(i["PromotionTier"] for i in instances)
+    assert tiers[0] == 0 and len(set(tiers)) == len(tiers), "distinct failover priorities"
+    (_, target) = the(tap, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["ScalableDimension"] == "rds:cluster:ReadReplicaCount"
+    assert target["Properties"]["MinCapacity"] >= 2
+    policies = properties(tap, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert any(p["PolicyType"] == "TargetTrackingScaling" for p in policies)
 
 
 def check_DB_04_parameter_group_forces_tls(tap: Template, e: Expectations) -> None:
+    if _aurora(tap):
+        parameters = _cluster_parameters(tap)
+        assert parameters["rds.force_ssl"] == "1"
+        assert parameters["log_connections"] == parameters["log_disconnections"] == "1"
+        assert "pg_stat_statements" in parameters["shared_preload_libraries"].split(",")
+        return
     (group_id, group) = the(tap, "AWS::RDS::DBParameterGroup")
     assert group["Properties"]["Parameters"]["require_secure_transport"] == "ON"
     assert _db(tap)["DBParameterGroupName"] == ref(group_id)
@@ -529,25 +623,22 @@ def check_DB_04_parameter_group_forces_tls(tap: Template, e: Expectations) -> No
 def check_DB_05_enhanced_monitoring_and_performance_insights(
     tap: Template, e: Expectations
 ) -> None:
-    db = _db(tap)
-    assert db["MonitoringInterval"] == 60 and "MonitoringRoleArn" in db
-    assert db["EnablePerformanceInsights"] is True
-    assert db["PerformanceInsightsRetentionPeriod"] >= 7
+    for db in _cluster_instances(tap):
+        assert db["MonitoringInterval"] == 60 and "MonitoringRoleArn" in db
+        assert db["EnablePerformanceInsights"] is True
+        assert db["PerformanceInsightsRetentionPeriod"] >= 7
 
 
 def check_DB_06_log_exports(tap: Template, e: Expectations) -> None:
-    assert set(_db(tap)["EnableCloudwatchLogsExports"]) == {
-        "error",
-        "general",
-        "slowquery",
-        "audit",
-    }
+    expected = {"postgresql"} if _aurora(tap) else {"error", "general", "slowquery", "audit"}
+    assert set(_db(tap)["EnableCloudwatchLogsExports"]) == expected
 
 
 def check_DB_07_backups_windows_tags_protection_and_snapshot_policy(
     tap: Template, e: Expectations
 ) -> None:
-    (_, resource) = the(tap, "AWS::RDS::DBInstance")
+    resource_type = "AWS::RDS::DBCluster" if _aurora(tap) else "AWS::RDS::DBInstance"
+    (_, resource) = the(tap, resource_type)
     db = resource["Properties"]
     assert db["BackupRetentionPeriod"] >= e.min_backup_retention_days
     assert db["PreferredBackupWindow"] and db["PreferredMaintenanceWindow"]
@@ -555,13 +646,18 @@ def check_DB_07_backups_windows_tags_protection_and_snapshot_policy(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Snapshot"
 
 
-def check_DB_08_engine_pinned_to_mysql_8_0_minor_with_auto_upgrades(
+def check_DB_08_engine_pinned_to_a_supported_minor_with_auto_upgrades(
     tap: Template, e: Expectations
 ) -> None:
     db = _db(tap)
-    assert db["Engine"] == "mysql"
-    assert re.fullmatch(r"8\.0\.\d+", db["EngineVersion"])
-    assert db["AutoMinorVersionUpgrade"] is True
+    if _aurora(tap):
+        assert db["Engine"] == "aurora-postgresql"
+        major, minor = (int(part) for part in db["EngineVersion"].split("."))
+        assert major >= 14 and minor >= 0, "a PostgreSQL major in standard support"
+    else:
+        assert db["Engine"] == "mysql"
+        assert re.fullmatch(r"8\.0\.\d+", db["EngineVersion"])
+    assert all(i["AutoMinorVersionUpgrade"] is True for i in _cluster_instances(tap))
 
 
 def check_DB_09_iam_database_authentication(tap: Template, e: Expectations) -> None:
@@ -681,13 +777,19 @@ def check_LOG_03_every_log_group_encrypted_with_retention(tap: Template, e: Expe
         assert group["Properties"].get("RetentionInDays"), logical_id
 
 
+def _albs(tap: Template) -> list[dict[str, Any]]:
+    albs = list(resources(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer").values())
+    assert albs, "an application load balancer"
+    return albs
+
+
 def check_LOG_04_alb_access_logs_to_s3_with_lifecycle(tap: Template, e: Expectations) -> None:
-    (_, alb) = the(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
-    assert attributes["access_logs.s3.enabled"] == "true"
-    bucket_id = attributes["access_logs.s3.bucket"]["Ref"]
-    rules = tap["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rules[0]["ExpirationInDays"] == 90
+    for alb in _albs(tap):
+        attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+        assert attributes["access_logs.s3.enabled"] == "true"
+        bucket_id = attributes["access_logs.s3.bucket"]["Ref"]
+        rules = tap["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert rules[0]["ExpirationInDays"] == 90
 
 
 def check_LOG_05_waf_logging_to_encrypted_log_group(tap: Template, e: Expectations) -> None:
@@ -698,11 +800,11 @@ def check_LOG_05_waf_logging_to_encrypted_log_group(tap: Template, e: Expectatio
 
 # ---- EDGE ---------------------------------------------------------------------------------------
 def check_EDGE_01_alb_hardened_attributes(tap: Template, e: Expectations) -> None:
-    (_, alb) = the(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
-    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attributes["routing.http.preserve_host_header.enabled"] == "true"
-    assert attributes["deletion_protection.enabled"] == "true"
+    for alb in _albs(tap):
+        attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+        assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+        assert attributes["routing.http.preserve_host_header.enabled"] == "true"
+        assert attributes["deletion_protection.enabled"] == "true"
 
 
 def check_EDGE_02_certificate_is_optional_through_a_condition(
@@ -739,27 +841,37 @@ def check_EDGE_03_waf_managed_rule_groups_and_rate_rule_with_metrics(
     } <= managed
     assert any("RateBasedStatement" in r["Statement"] for r in rules)
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
-    (_, association) = the(tap, "AWS::WAFv2::WebACLAssociation")
-    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    associations = properties(tap, "AWS::WAFv2::WebACLAssociation")
+    assert all(a["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]} for a in associations)
+    protected = {json.dumps(a["ResourceArn"]) for a in associations}
+    for alb_id in resources(tap, "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        assert json.dumps(ref(alb_id)) in protected, f"{alb_id} has no web ACL"
 
 
 def check_EDGE_04_target_group_health_checks_and_deregistration_delay(
     tap: Template, e: Expectations
 ) -> None:
-    (_, group) = the(tap, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    props = group["Properties"]
-    for key in (
-        "HealthCheckPath",
-        "HealthCheckProtocol",
-        "HealthCheckIntervalSeconds",
-        "HealthCheckTimeoutSeconds",
-        "HealthyThresholdCount",
-        "UnhealthyThresholdCount",
-        "Matcher",
-    ):
-        assert key in props, key
-    attributes = {a["Key"]: a["Value"] for a in props["TargetGroupAttributes"]}
-    assert attributes["deregistration_delay.timeout_seconds"] == "30"
+    groups = resources(tap, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert groups
+    for group_id, group in groups.items():
+        props = group["Properties"]
+        for key in (
+            "HealthCheckPath",
+            "HealthCheckProtocol",
+            "HealthCheckIntervalSeconds",
+            "HealthCheckTimeoutSeconds",
+            "HealthyThresholdCount",
+            "UnhealthyThresholdCount",
+            "Matcher",
+        ):
+            assert key in props, f"{group_id}: {key}"
+        assert props["HealthCheckProtocol"] == props["Protocol"], "over the backend protocol"
+        if e.health_check_path:
+            assert props["HealthCheckPath"] == e.health_check_path, group_id
+        if e.health_check_interval:
+            assert props["HealthCheckIntervalSeconds"] == e.health_check_interval, group_id
+        attributes = {a["Key"]: a["Value"] for a in props["TargetGroupAttributes"]}
+        assert attributes["deregistration_delay.timeout_seconds"] == "30", group_id
 
 
 # ---- MON ----------------------------------------------------------------------------------------
@@ -795,12 +907,8 @@ def check_MON_02_alarms_with_actions_descriptions_and_zero_safe_error_rate(
     expressions = json.dumps([a.get("Metrics") for a in alarms])
     assert "IF(requests > 0" in expressions
     metric_names = json.dumps(alarms)
-    for metric in (
-        "CPUUtilization",
-        "UnHealthyHostCount",
-        "FreeStorageSpace",
-        "DatabaseConnections",
-    ):
+    storage = "FreeLocalStorage" if _aurora(tap) else "FreeStorageSpace"
+    for metric in ("CPUUtilization", "UnHealthyHostCount", storage, "DatabaseConnections"):
         assert metric in metric_names, metric
     assert '"p99"' in metric_names
 
@@ -829,8 +937,13 @@ def check_RES_02_stateful_resources_retained_and_database_snapshotted(
         "AWS::SecretsManager::Secret",
         "AWS::SQS::Queue",
         "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
     ):
         for logical_id, resource in resources(tap, resource_type).items():
+            if "DBClusterIdentifier" in resource["Properties"] and resource_type.endswith(
+                "DBInstance"
+            ):
+                continue  # Aurora instances hold no data; the cluster is snapshotted
             assert resource.get("DeletionPolicy") in keep, logical_id
             assert resource.get("UpdateReplacePolicy") in keep, logical_id
 
@@ -861,9 +974,10 @@ def check_GOV_02_name_tags_follow_the_convention(tap: Template, e: Expectations)
             assert rendered(tag_value(resource, "Name")) == expected, logical_id
     for props in properties(tap, "AWS::S3::Bucket"):
         assert "BucketName" not in props, "physical names block replacement"
-    for props in properties(tap, "AWS::RDS::DBInstance"):
-        identifier = props.get("DBInstanceIdentifier")
-        assert identifier is None or not isinstance(identifier, str), "fixed literal identifier"
+    for props in properties(tap, "AWS::RDS::DBInstance") + properties(tap, "AWS::RDS::DBCluster"):
+        for key in ("DBInstanceIdentifier", "DBClusterIdentifier"):
+            identifier = props.get(key)
+            assert identifier is None or not isinstance(identifier, str), "fixed literal name"
 
 
 def check_GOV_03_parameters_validated_and_grouped(tap: Template, e: Expectations) -> None:
@@ -947,11 +1061,7 @@ def check_CMP_08_bastion_ssm_managed_imdsv2_encrypted_own_role(
         assert mapping["Ebs"]["Encrypted"] is True and "KmsKeyId" in mapping["Ebs"]
     assert mentions(data["ImageId"], "Ssm") or mentions(data["ImageId"], "ssm")
     role_id = _instance_role(tap, bastion)
-    (_, template) = _fleet_launch_template(tap)
-    fleet_role = _role_of_profile(
-        tap, template["Properties"]["LaunchTemplateData"]["IamInstanceProfile"]["Arn"]
-    )
-    assert role_id != fleet_role, "the bastion shares the fleet's role"
+    assert role_id not in _fleet_roles(tap), "the bastion shares a fleet's role"
 
 
 def check_IAM_02_mfa_enforced_by_a_group_policy(tap: Template, e: Expectations) -> None:
@@ -1005,11 +1115,21 @@ def check_RES_01_backup_vault_plan_and_selections(tap: Template, e: Expectations
     assert any(r.get("Lifecycle", {}).get("MoveToColdStorageAfterDays") for r in rules)
     assert all(r["Lifecycle"]["DeleteAfterDays"] > 0 for r in rules)
     selections = json.dumps(properties(tap, "AWS::Backup::BackupSelection"))
-    (db_id, _) = the(tap, "AWS::RDS::DBInstance")
+    (db_id, _) = the(tap, "AWS::RDS::DBCluster" if _aurora(tap) else "AWS::RDS::DBInstance")
     assert db_id in selections, "the database is covered"
-    assert "AWS::EC2::Instance" in json.dumps(resources(tap, "AWS::EC2::Instance")) and (
-        next(iter(resources(tap, "AWS::EC2::Instance"))) in selections or "ListOfTags" in selections
-    ), "EC2 volumes are covered"
+    instances = resources(tap, "AWS::EC2::Instance")
+    assert "ListOfTags" in selections or all(i in selections for i in instances), "EC2 volumes"
+    # Tag selections only help when the fleets' volumes carry the tag.
+    if "ListOfTags" in selections:
+        for data in _launch_datas(tap):
+            volume_tags = [
+                spec["Tags"]
+                for spec in data["TagSpecifications"]
+                if spec["ResourceType"] == "volume"
+            ]
+            assert any(
+                t["Key"] == "Backup" and t["Value"] == "true" for tags in volume_tags for t in tags
+            )
 
 
 # ---- FinSecure's additions ----------------------------------------------------------------------
@@ -1020,7 +1140,8 @@ def check_NET_08_ingress_only_from_a_validated_cidr_parameter(
     parameter = tap["Parameters"][e.ingress_parameter]
     pattern = re.compile(parameter["AllowedPattern"])
     assert pattern.fullmatch(parameter["Default"])
-    for bad in ("0.0.0.0/0", "10.0.0.0/7", "not-a-cidr", "10.0.0.0"):
+    wide = () if e.public_ingress else ("0.0.0.0/0", "10.0.0.0/7")
+    for bad in (*wide, "not-a-cidr", "10.0.0.0", "10.0.0.0/33", "256.0.0.0/8"):
         assert not pattern.fullmatch(bad), bad
     cidr_rules = [r for r in properties(tap, "AWS::EC2::SecurityGroupIngress") if "CidrIp" in r]
     from_parameter = [r for r in cidr_rules if r["CidrIp"] == ref(e.ingress_parameter)]
@@ -1036,7 +1157,7 @@ def check_NET_09_default_vpcs_removed_outside_the_deployment_region(
     tap: Template, e: Expectations
 ) -> None:
     (_, cleanup) = the(tap, "Custom::DefaultVpcCleanup")
-    assert cleanup["Properties"]["KeepRegion"] == "us-east-2"
+    assert e.region and cleanup["Properties"]["KeepRegion"] == e.region
     assert cleanup["Properties"]["DryRun"] == "false"
     handler_id = cleanup["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
     code = tap["Resources"][handler_id]["Properties"]["Code"]["ZipFile"]
@@ -1060,8 +1181,9 @@ def check_CMP_09_functions_encrypted_dead_lettered_traced_reserved(
         if "Environment" in function:
             key = function["KmsKeyArn"]["Fn::GetAtt"][0]
             assert tap["Resources"][key]["Type"] == "AWS::KMS::Key", logical_id
-    in_vpc = [f for f in functions.values() if "VpcConfig" in f]
-    assert in_vpc, "the function that reaches private resources runs in the VPC"
+    for prefix in e.vpc_functions:
+        [function] = [f for logical_id, f in functions.items() if logical_id.startswith(prefix)]
+        assert "VpcConfig" in function, f"{prefix} reaches private resources from the VPC"
 
 
 def check_DB_10_table_pitr_cmk_deletion_protection(tap: Template, e: Expectations) -> None:
@@ -1125,7 +1247,146 @@ def check_LOG_07_sampling_rule_active_tracing_and_instance_daemon(
     assert resources(tap, "AWS::XRay::SamplingRule")
     for logical_id, function in _functions(tap).items():
         assert function["TracingConfig"] == {"Mode": "Active"}, logical_id
-    assert '"xray"' in _user_data(tap).replace('\\"', '"'), "the fleet's agent receives segments"
+    for script in _user_datas(tap):
+        assert '"xray"' in script.replace('\\"', '"'), "every fleet's agent receives segments"
+
+
+# ---- PayFlow's additions ------------------------------------------------------------------------
+def check_LOG_06_database_audit_logs_exported(tap: Template, e: Expectations) -> None:
+    exports = set(_db(tap)["EnableCloudwatchLogsExports"])
+    if _aurora(tap):
+        # PostgreSQL writes its connection audit (log_connections/disconnections) to this log.
+        assert exports == {"postgresql"}
+        assert _cluster_parameters(tap)["log_connections"] == "1"
+    else:
+        assert "audit" in exports
+    groups = resources(tap, "AWS::Logs::LogGroup")
+    for export in exports:
+        named = [
+            g
+            for g in groups.values()
+            if rendered(g["Properties"].get("LogGroupName", "")).endswith(f"/{export}")
+        ]
+        assert named and all("KmsKeyId" in g["Properties"] for g in named), export
+
+
+def _rules(tap: Template) -> list[dict[str, Any]]:
+    return properties(tap, "AWS::ElasticLoadBalancingV2::ListenerRule")
+
+
+def _rule_paths(rule: dict[str, Any]) -> list[str]:
+    return [
+        path
+        for condition in rule["Conditions"]
+        if condition["Field"] == "path-pattern"
+        for path in condition["PathPatternConfig"]["Values"]
+    ]
+
+
+def check_EDGE_05_path_based_listener_rules(tap: Template, e: Expectations) -> None:
+    rules = _rules(tap)
+    assert rules and all(_rule_paths(r) for r in rules), "every rule matches paths"
+    routed = {path for rule in rules for path in _rule_paths(rule)}
+    assert set(e.path_patterns) <= routed, sorted(set(e.path_patterns) - routed)
+    groups = resources(tap, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    for rule in rules:
+        assert any(mentions(rule["Actions"], group) for group in groups), "forwards to a group"
+    priorities = [r["Priority"] for r in rules]
+    assert len(priorities) == len(set(priorities))
+
+
+def check_EDGE_06_route53_zone_weighted_records_health_checks_with_alarms(
+    tap: Template, e: Expectations
+) -> None:
+    (zone_id, zone) = the(tap, "AWS::Route53::HostedZone")
+    assert zone.get("Condition") == e.domain_condition
+    assert zone["DeletionPolicy"] == "Retain"
+    records = properties(tap, "AWS::Route53::RecordSet")
+    assert len(records) >= 2 and all("Weight" in r and r["SetIdentifier"] for r in records)
+    weights = {r["SetIdentifier"]: tap["Parameters"][r["Weight"]["Ref"]] for r in records}
+    assert (weights["production"]["Default"], weights["canary"]["Default"]) == (90, 10)
+    checks = resources(tap, "AWS::Route53::HealthCheck")
+    alarms = properties(tap, "AWS::CloudWatch::Alarm")
+    for record in records:
+        assert record["HostedZoneId"] == {"Fn::GetAtt": [zone_id, "Id"]}
+        check_id = record["HealthCheckId"]["Fn::GetAtt"][0]
+        config = checks[check_id]["Properties"]["HealthCheckConfig"]
+        assert config["Type"] == "HTTPS" and config["RequestInterval"] == 30
+        assert config["ResourcePath"] == (e.health_check_path or config["ResourcePath"])
+        assert any(
+            mentions(a.get("Dimensions"), check_id) and a["MetricName"] == "HealthCheckStatus"
+            for a in alarms
+        ), f"{check_id} has no alarm"
+    for resource in [*checks.values(), *resources(tap, "AWS::Route53::RecordSet").values()]:
+        assert resource["Condition"] == e.domain_condition
+
+
+def check_DEP_01_blue_green_target_groups_with_parameter_weights(
+    tap: Template, e: Expectations
+) -> None:
+    weighted = [
+        r
+        for r in _rules(tap)
+        if len(r["Actions"][0].get("ForwardConfig", {}).get("TargetGroups", [])) == 2
+    ]
+    [rule] = weighted
+    groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    assert [g["Weight"] for g in groups] == [ref(name) for name in e.weight_parameters]
+    for name in e.weight_parameters:
+        parameter = tap["Parameters"][name]
+        assert (parameter["MinValue"], parameter["MaxValue"]) == (0, 100), name
+    assert [tap["Parameters"][n]["Default"] for n in e.weight_parameters] == [100, 0]
+    fleets = json.dumps([g["Properties"]["TargetGroupARNs"] for g in _asgs(tap)])
+    for group in groups:
+        assert json.dumps(group["TargetGroupArn"]) in fleets, "each colour has a fleet"
+
+
+def check_DEP_02_codedeploy_groups_roll_back_on_failure_and_alarms(
+    tap: Template, e: Expectations
+) -> None:
+    assert resources(tap, "AWS::CodeDeploy::Application")
+    groups = properties(tap, "AWS::CodeDeploy::DeploymentGroup")
+    assert len(groups) == 2, "one deployment group per colour"
+    for group in groups:
+        rollback = group["AutoRollbackConfiguration"]
+        assert rollback["Enabled"] is True
+        assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(rollback["Events"])
+        alarms = group["AlarmConfiguration"]
+        assert alarms["Enabled"] is True and alarms["Alarms"]
+        assert group["DeploymentStyle"]["DeploymentOption"] == "WITH_TRAFFIC_CONTROL"
+        assert group["LoadBalancerInfo"]["TargetGroupInfoList"]
+
+
+def check_DEP_03_state_machine_shifts_checks_alarms_rolls_back_and_reports(
+    tap: Template, e: Expectations
+) -> None:
+    (_, machine) = the(tap, "AWS::StepFunctions::StateMachine")
+    definition = rendered(machine["Properties"]["DefinitionString"])
+    for needle in ('"action":"shift"', '"action":"check_alarms"', '"action":"rollback"'):
+        assert needle in definition.replace(" ", ""), needle
+    assert '"Type":"Wait"' in definition and '"Type":"Choice"' in definition
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    (topic_id, _) = the(tap, "AWS::SNS::Topic")
+    sources = {
+        source
+        for rule in properties(tap, "AWS::Events::Rule")
+        if any(t["Arn"] == ref(topic_id) for t in rule["Targets"])
+        for source in rule["EventPattern"]["source"]
+    }
+    assert {"aws.states", "aws.codedeploy"} <= sources
+
+
+def check_GOV_06_budget_and_cost_anomaly_detection(tap: Template, e: Expectations) -> None:
+    (_, budget) = the(tap, "AWS::Budgets::Budget")
+    notifications = budget["Properties"]["NotificationsWithSubscribers"]
+    assert {n["Notification"]["NotificationType"] for n in notifications} == {
+        "ACTUAL",
+        "FORECASTED",
+    }
+    assert resources(tap, "AWS::CE::AnomalyMonitor")
+    [subscription] = properties(tap, "AWS::CE::AnomalySubscription")
+    assert subscription["Subscribers"]
 
 
 # ---- registry -----------------------------------------------------------------------------------

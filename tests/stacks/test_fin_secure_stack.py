@@ -18,12 +18,8 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from controls.profiles import PROFILES
-from stacks.fin_secure_stack import (
-    COMPLIANCE_TAGS,
-    CORPORATE_CIDR_PATTERN,
-    SITE_CERTIFICATE_ARN_PATTERN,
-    VPC_CIDR_PATTERN,
-)
+from stacks.base import CORPORATE_CIDR_PATTERN, VPC_CIDR_PATTERN
+from stacks.fin_secure_stack import COMPLIANCE_TAGS, SITE_CERTIFICATE_ARN_PATTERN
 from tests.stacks.control_assertions import Expectations, check
 from tests.stacks.queries import as_list, mentions, properties, ref, rendered, resources, the
 from tests.stacks.snapshots import masked
@@ -107,6 +103,8 @@ REQUIRED_OUTPUTS = (
 )
 
 EXPECTATIONS = Expectations(
+    region="us-east-2",
+    vpc_functions=("AuditRecorder",),
     min_keys=9,
     min_backup_retention_days=30,
     database_port_parameter="DatabasePort",
