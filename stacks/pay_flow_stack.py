@@ -162,8 +162,30 @@ class PayFlowStack(ReferenceStack):
         )
         self._declare_parameters()
         self._create_keys()
+        self._create_buckets_and_alarm_topic()
+        self._create_network_and_load_balancers()
+        self._create_api()
+        self._create_webhook_fleet()
+        self._create_database()
+        self._create_traffic_shifter()
+        self._create_dns()
+        self._create_configuration_tracing_and_cost()
+        self._create_audit(
+            dry_run_vpc_cleanup=dry_run_vpc_cleanup, create_config_recorder=create_config_recorder
+        )
+        self._create_backup()
+        self._service_alarms()
+        self.function_alarms = add_function_error_alarms(
+            self, self.alarms, already_alarmed=[self.traffic_shifter.function.function]
+        )
+        self._naming()
+        self._outputs()
+        self.publish_interface()
 
-        # ---- buckets ---------------------------------------------------------------------------
+    # ---------------------------------------------------------------------------------------------
+    def _create_buckets_and_alarm_topic(self) -> None:
+        """Log buckets (S3-01..04, LOG-04) and the alarm topic (MON-01): PagerDuty over HTTPS,
+        optional e-mail."""
         self.access_logs_bucket = access_logs_bucket(self)
         self.trail_bucket, self.config_bucket, self.flow_logs_bucket = (
             log_bucket(
@@ -190,22 +212,22 @@ class PayFlowStack(ReferenceStack):
             webhook=(self.pagerduty_url, self.has_pagerduty),
         )
 
-        # ---- network (NET-01..07): 3 AZs, subnets cut from VpcCidr ----------------------------
+    def _create_network_and_load_balancers(self) -> None:
+        """Three AZs cut from VpcCidr (NET-01..07), both ALBs with WAF (EDGE-01..04, LOG-05), and
+        the alarms that gate a release: they exist before the service that rolls back on them."""
         self.network = SecureVpc(
             self,
             "Network",
             flow_log_key=self.logs_key.key,
             flow_log_bucket=self.flow_logs_bucket.bucket,
             max_azs=3,
-            nat_gateway_per_az=config.nat_gateway_per_az,
-            log_retention=config.log_retention,
+            nat_gateway_per_az=self.config.nat_gateway_per_az,
+            log_retention=self.config.log_retention,
             database_port=DATABASE_PORT,
             app_port=APP_PORT,
             deploy_time_cidr=self.vpc_cidr.value_as_string,
             dead_letter_key=self.alerts_key.key,
         )
-        vpc = self.network.vpc
-        app_subnets = self.network.app_subnet_selection()
 
         # ---- load balancers and WAF (EDGE-01..04, LOG-04, LOG-05) ------------------------------
         self.load_balancer = self._load_balancer("LoadBalancer", "payflow")
@@ -251,13 +273,15 @@ class PayFlowStack(ReferenceStack):
             ),
         )
 
-        # ---- the blue/green API (DEP-01, DEP-02, CMP-01..07, EDGE-05) -------------------------
+    def _create_api(self) -> None:
+        """The blue/green API on ``/api/*`` (DEP-01, DEP-02, CMP-01..07, EDGE-05), green also behind
+        the canary load balancer."""
         self.api = BlueGreenService(
             self,
             "Api",
-            vpc=vpc,
-            subnets=app_subnets,
-            load_balancer=lb,
+            vpc=self.network.vpc,
+            subnets=self.network.app_subnet_selection(),
+            load_balancer=self.load_balancer,
             encryption_key=self.compute_key.key,
             log_encryption_key=self.logs_key.key,
             alarm_topic=self.alarms.topic,
@@ -266,38 +290,40 @@ class PayFlowStack(ReferenceStack):
             green_weight=self.green_weight.value_as_number,
             path_patterns=API_PATHS,
             priority=API_RULE_PRIORITY,
-            min_capacity=config.app_min_capacity,
-            max_capacity=config.app_max_capacity,
+            min_capacity=self.config.app_min_capacity,
+            max_capacity=self.config.app_max_capacity,
             app_port=APP_PORT,
             health_check_path=HEALTH_CHECK_PATH,
             user_data_commands=payflow_application("payflow-api", "/api/"),
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
             enable_xray=True,
         )
         self.api.serve_colour_through(
             "green", self.canary_load_balancer, self.canary_load_balancer.target_group
         )
 
-        # ---- the webhook fleet: /webhooks/* (and the listener's default action) --------------
+    def _create_webhook_fleet(self) -> None:
+        """The webhook fleet: ``/webhooks/*`` and the listener's default action (CMP-01..07,
+        EDGE-05)."""
         self.webhooks = HardenedFleet(
             self,
             "WebhookFleet",
-            vpc=vpc,
-            subnets=app_subnets,
+            vpc=self.network.vpc,
+            subnets=self.network.app_subnet_selection(),
             encryption_key=self.compute_key.key,
             log_encryption_key=self.logs_key.key,
             alarm_topic=self.alarms.topic,
-            min_capacity=config.app_min_capacity,
-            max_capacity=config.app_max_capacity,
+            min_capacity=self.config.app_min_capacity,
+            max_capacity=self.config.app_max_capacity,
             app_port=APP_PORT,
             health_check_path=HEALTH_CHECK_PATH,
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
             user_data_commands=payflow_application("payflow-webhooks", "/webhooks/"),
             mixed_instance_types=list(DEFAULT_INSTANCE_TYPES),
             enable_xray=True,
         )
-        lb.connect_to(self.webhooks.security_group, APP_PORT)
-        self.webhooks.attach_to_target_group(lb.target_group)
+        self.load_balancer.connect_to(self.webhooks.security_group, APP_PORT)
+        self.webhooks.attach_to_target_group(self.load_balancer.target_group)
         self.webhooks.scale_on_cpu()
         self.webhooks.scale_on_request_count()
         self.webhooks.add_step_scaling()
@@ -309,29 +335,30 @@ class PayFlowStack(ReferenceStack):
             listener=self.api.listener,
             priority=WEBHOOK_RULE_PRIORITY,
             conditions=[elbv2.ListenerCondition.path_patterns(list(WEBHOOK_PATHS))],
-            action=elbv2.ListenerAction.forward([lb.target_group]),
+            action=elbv2.ListenerAction.forward([self.load_balancer.target_group]),
         )
         cfn_webhook_rule = self.webhook_rule.node.default_child
         assert isinstance(cfn_webhook_rule, elbv2.CfnListenerRule)
         # On the same listener as the API rule (HTTPS whenever the certificate exists).
         cfn_webhook_rule.listener_arn = self.api.cfn_rule.listener_arn
 
-        # ---- Aurora PostgreSQL (DB-01..09) -----------------------------------------------------
+    def _create_database(self) -> None:
+        """Aurora PostgreSQL reachable from the three fleets only (DB-01..09, LOG-06)."""
         self.database = AuroraPostgresCluster(
             self,
             "Database",
-            vpc=vpc,
+            vpc=self.network.vpc,
             encryption_key=self.database_key.key,
             log_encryption_key=self.logs_key.key,
             subnets=self.network.data_subnet_selection(),
-            rotation_subnets=app_subnets,
-            deletion_protection=config.deletion_protection,
-            backup_retention_days=max(7, config.database_backup_retention_days),
+            rotation_subnets=self.network.app_subnet_selection(),
+            deletion_protection=self.config.deletion_protection,
+            backup_retention_days=max(7, self.config.database_backup_retention_days),
             port=DATABASE_PORT,
             database_name="payflow",
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
         )
-        if not config.deletion_protection:
+        if not self.config.deletion_protection:
             self.acknowledge_relaxation(
                 self.database.cluster,
                 "AwsSolutions-RDS10",
@@ -342,7 +369,8 @@ class PayFlowStack(ReferenceStack):
             self.database.allow_from(fleet.security_group, f"PostgreSQL from the {name} fleet")
             fleet.grant_secrets_read(self.database.secret)
 
-        # ---- traffic shifting (DEP-03) ---------------------------------------------------------
+    def _create_traffic_shifter(self) -> None:
+        """Step-wise weight shifts gated on the release alarms, with rollback to blue (DEP-03)."""
         self.green_error_rate_alarm = self.alarms.create_alarm(
             self,
             "GreenErrorRateAlarm",
@@ -373,11 +401,12 @@ class PayFlowStack(ReferenceStack):
             ],
             alarm_topic=self.alarms,
             log_encryption_key=self.logs_key,
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
             codedeploy_application=self.api.application,
         )
 
-        # ---- Route 53 canary records (EDGE-06) -------------------------------------------------
+    def _create_dns(self) -> None:
+        """Route 53 zone with 90/10 production/canary records and HTTPS health checks (EDGE-06)."""
         self.dns = WeightedDns(
             self,
             "Dns",
@@ -391,12 +420,14 @@ class PayFlowStack(ReferenceStack):
             health_check_path=HEALTH_CHECK_PATH,
         )
 
-        # ---- configuration, tracing, cost (DB-11, LOG-07, GOV-06) -----------------------------
+    def _create_configuration_tracing_and_cost(self) -> None:
+        """``/payflow/<env>/<component>/<key>`` parameters (DB-11), X-Ray sampling (LOG-07),
+        budget and cost-anomaly alerts (GOV-06)."""
         self.app_parameters = AppParameters(
             self,
             "AppParameters",
             application="payflow",
-            environment=config.name,
+            environment=self.config.name,
             component="api",
             settings={
                 "database-endpoint": AppSetting(
@@ -419,7 +450,7 @@ class PayFlowStack(ReferenceStack):
             self,
             "WebhookParameters",
             application="payflow",
-            environment=config.name,
+            environment=self.config.name,
             component="webhooks",
             settings={
                 "path-prefix": AppSetting(
@@ -444,14 +475,15 @@ class PayFlowStack(ReferenceStack):
             alarm_topic=self.alarms,
         )
 
-        # ---- audit and the account's network hygiene (LOG-01, LOG-02, NET-09) -----------------
+    def _create_audit(self, *, dry_run_vpc_cleanup: bool, create_config_recorder: bool) -> None:
+        """CloudTrail, Config and the default-VPC cleanup (LOG-01, LOG-02, NET-09)."""
         self.trail = AuditTrail(
             self,
             "AuditTrail",
             bucket=self.trail_bucket,
             encryption_key=self.trail_key,
             log_group_key=self.logs_key,
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
             lambda_data_events=True,
         )
         self.config_recorder = ConfigRecorder(
@@ -466,10 +498,11 @@ class PayFlowStack(ReferenceStack):
             "DefaultVpcCleanup",
             encryption_key=self.logs_key.key,
             dry_run=dry_run_vpc_cleanup,
-            log_retention=config.log_retention,
+            log_retention=self.config.log_retention,
         )
 
-        # ---- backups: the cluster and the fleets' volumes (RES-01) ----------------------------
+    def _create_backup(self) -> None:
+        """AWS Backup of the cluster and the fleets' volumes (RES-01)."""
         self.backup = BackupPlan(
             self, "Backup", encryption_key=self.backup_key.key, notification_topic=self.alarms.topic
         )
@@ -478,17 +511,6 @@ class PayFlowStack(ReferenceStack):
             cdk.Tags.of(fleet).add(BACKUP_TAG, "true")
         self.backup.add_tag_selection("TaggedVolumes", BACKUP_TAG, "true")
 
-        # ---- alarms, composite, dashboard (MON-02..04) ----------------------------------------
-        self._service_alarms()
-        self.function_alarms = add_function_error_alarms(
-            self, self.alarms, already_alarmed=[self.traffic_shifter.function.function]
-        )
-
-        self._naming()
-        self._outputs()
-        self.publish_interface()
-
-    # ---------------------------------------------------------------------------------------------
     def _fleets(self) -> dict[str, HardenedFleet]:
         return {"blue": self.api.blue, "green": self.api.green, "webhook": self.webhooks}
 
