@@ -51,16 +51,14 @@ from constructs_lib.identity import AccessKeyGuards, MfaEnforcement, PasswordPol
 from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
-    access_logs_bucket,
     add_alarm_topic,
     add_backup_plan,
     add_bastion,
     add_function_error_alarms,
+    add_log_buckets,
     add_service_alarms,
     add_web_tier,
-    alb_logs_bucket,
     export_key_resources,
-    log_bucket,
 )
 
 #: ``ApplicationName``: lower-case letters, digits and inner hyphens, 3-20 characters.
@@ -152,23 +150,10 @@ class CorpEnterpriseAppStack(ReferenceStack):
         )
 
         # ---- buckets: access logs, trail, Config, flow logs, ALB logs -------------------------
-        self.access_logs_bucket = access_logs_bucket(self)
-        self.trail_bucket, self.config_bucket, self.flow_logs_bucket = (
-            log_bucket(
-                self,
-                bucket_id,
-                key=self.s3_key.key,
-                access_logs=self.access_logs_bucket,
-                prefix=prefix,
-                expire_after_days=days,
-            )
-            for bucket_id, prefix, days in (
-                ("TrailBucket", "trail", 2555),
-                ("ConfigBucket", "config", 2555),
-                ("FlowLogsBucket", "flow-logs", 365),
-            )
-        )
-        self.alb_logs_bucket = alb_logs_bucket(self, self.access_logs_bucket)
+        buckets = add_log_buckets(self, self.s3_key.key)
+        self.access_logs_bucket, self.trail_bucket = buckets.access_logs, buckets.trail
+        self.config_bucket, self.flow_logs_bucket = buckets.config, buckets.flow_logs
+        self.alb_logs_bucket = buckets.alb_logs
 
         # ---- TLS only with a real domain (EDGE-02) ---------------------------------------------
         self.certificate = DomainCertificate(

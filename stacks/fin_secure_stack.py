@@ -54,16 +54,14 @@ from stacks.base import CORPORATE_CIDR_PATTERN, VPC_CIDR_PATTERN, ReferenceStack
 from stacks.functions import audit_recorder
 from stacks.web_tier import (
     WebTierSettings,
-    access_logs_bucket,
     add_alarm_topic,
     add_backup_plan,
     add_bastion,
     add_function_error_alarms,
+    add_log_buckets,
     add_service_alarms,
     add_web_tier,
-    alb_logs_bucket,
     export_key_resources,
-    log_bucket,
 )
 
 #: Finance keeps at least 30 days of database backups (DB-07) in every environment.
@@ -118,30 +116,10 @@ class FinSecureStack(ReferenceStack):
         self._create_keys()
 
         # ---- buckets ---------------------------------------------------------------------------
-        self.access_logs_bucket = access_logs_bucket(self)
-        self.trail_bucket = log_bucket(
-            self,
-            "TrailBucket",
-            key=self.s3_key.key,
-            access_logs=self.access_logs_bucket,
-            prefix="trail",
-            expire_after_days=2555,
-        )
-        self.config_bucket, self.flow_logs_bucket = (
-            log_bucket(
-                self,
-                bucket_id,
-                key=self.s3_key.key,
-                access_logs=self.access_logs_bucket,
-                prefix=prefix,
-                expire_after_days=days,
-            )
-            for bucket_id, prefix, days in (
-                ("ConfigBucket", "config", 2555),
-                ("FlowLogsBucket", "flow-logs", 365),
-            )
-        )
-        self.alb_logs_bucket = alb_logs_bucket(self, self.access_logs_bucket)
+        buckets = add_log_buckets(self, self.s3_key.key)
+        self.access_logs_bucket, self.trail_bucket = buckets.access_logs, buckets.trail
+        self.config_bucket, self.flow_logs_bucket = buckets.config, buckets.flow_logs
+        self.alb_logs_bucket = buckets.alb_logs
 
         # ---- alerting and the web tier ---------------------------------------------------------
         self.alarms = add_alarm_topic(

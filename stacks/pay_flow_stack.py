@@ -80,11 +80,9 @@ from constructs_lib.waf import WebAcl
 from stacks.base import IPV4_CIDR_PATTERN, VPC_CIDR_PATTERN, ReferenceStack
 from stacks.web_tier import (
     BACKUP_TAG,
-    access_logs_bucket,
     add_alarm_topic,
     add_function_error_alarms,
-    alb_logs_bucket,
-    log_bucket,
+    add_log_buckets,
 )
 
 PROJECT = "PayFlow"
@@ -186,23 +184,10 @@ class PayFlowStack(ReferenceStack):
     def _create_buckets_and_alarm_topic(self) -> None:
         """Log buckets (S3-01..04, LOG-04) and the alarm topic (MON-01): PagerDuty over HTTPS,
         optional e-mail."""
-        self.access_logs_bucket = access_logs_bucket(self)
-        self.trail_bucket, self.config_bucket, self.flow_logs_bucket = (
-            log_bucket(
-                self,
-                bucket_id,
-                key=self.s3_key.key,
-                access_logs=self.access_logs_bucket,
-                prefix=prefix,
-                expire_after_days=days,
-            )
-            for bucket_id, prefix, days in (
-                ("TrailBucket", "trail", 2555),
-                ("ConfigBucket", "config", 2555),
-                ("FlowLogsBucket", "flow-logs", 365),
-            )
-        )
-        self.alb_logs_bucket = alb_logs_bucket(self, self.access_logs_bucket)
+        buckets = add_log_buckets(self, self.s3_key.key)
+        self.access_logs_bucket, self.trail_bucket = buckets.access_logs, buckets.trail
+        self.config_bucket, self.flow_logs_bucket = buckets.config, buckets.flow_logs
+        self.alb_logs_bucket = buckets.alb_logs
 
         # ---- alerting (MON-01): PagerDuty over HTTPS, optional e-mail -------------------------
         self.alarms = add_alarm_topic(

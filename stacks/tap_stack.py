@@ -18,14 +18,12 @@ from constructs_lib.encryption import EncryptionKey
 from stacks.base import ReferenceStack
 from stacks.web_tier import (
     WebTierSettings,
-    access_logs_bucket,
     add_alarm_topic,
     add_function_error_alarms,
+    add_log_buckets,
     add_service_alarms,
     add_web_tier,
-    alb_logs_bucket,
     export_key_resources,
-    log_bucket,
 )
 
 #: The control profile of SPEC.md section 2.3.
@@ -64,23 +62,10 @@ class TapStack(ReferenceStack):
             actions=["kms:GenerateDataKey*", "kms:Decrypt"],
             conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
         )
-        self.access_logs_bucket = access_logs_bucket(self)
-        self.trail_bucket, self.config_bucket, self.flow_logs_bucket = (
-            log_bucket(
-                self,
-                construct_id,
-                key=self.key.key,
-                access_logs=self.access_logs_bucket,
-                prefix=prefix,
-                expire_after_days=days,
-            )
-            for construct_id, prefix, days in (
-                ("TrailBucket", "trail", 2555),
-                ("ConfigBucket", "config", 2555),
-                ("FlowLogsBucket", "flow-logs", 365),
-            )
-        )
-        self.alb_logs_bucket = alb_logs_bucket(self, self.access_logs_bucket)
+        buckets = add_log_buckets(self, self.key.key)
+        self.access_logs_bucket, self.trail_bucket = buckets.access_logs, buckets.trail
+        self.config_bucket, self.flow_logs_bucket = buckets.config, buckets.flow_logs
+        self.alb_logs_bucket = buckets.alb_logs
 
         # ---- alerting and the web tier ---------------------------------------------------------
         self.alarms = add_alarm_topic(

@@ -112,6 +112,42 @@ def alb_logs_bucket(stack: ReferenceStack, access_logs: SecureBucket) -> SecureB
     )
 
 
+@dataclass(frozen=True)
+class LogBuckets:
+    """The log buckets of a reference stack (S3-01..04, LOG-01, LOG-02, LOG-04, NET-04)."""
+
+    access_logs: SecureBucket
+    trail: SecureBucket
+    config: SecureBucket
+    flow_logs: SecureBucket
+    alb_logs: SecureBucket
+
+
+def add_log_buckets(stack: ReferenceStack, key: kms.IKey) -> LogBuckets:
+    """``AccessLogsBucket`` (SSE-S3), then ``TrailBucket`` and ``ConfigBucket`` (kept 7 years) and
+    ``FlowLogsBucket`` (1 year) under ``key``, then ``AlbLogsBucket`` (SSE-S3, 90 days).
+
+    Created in that order, with these IDs, in every stack that uses it (logical IDs pinned).
+    """
+    access_logs = access_logs_bucket(stack)
+    trail, config, flow_logs = (
+        log_bucket(
+            stack,
+            bucket_id,
+            key=key,
+            access_logs=access_logs,
+            prefix=prefix,
+            expire_after_days=days,
+        )
+        for bucket_id, prefix, days in (
+            ("TrailBucket", "trail", 2555),
+            ("ConfigBucket", "config", 2555),
+            ("FlowLogsBucket", "flow-logs", 365),
+        )
+    )
+    return LogBuckets(access_logs, trail, config, flow_logs, alb_logs_bucket(stack, access_logs))
+
+
 # ---- alerting ------------------------------------------------------------------------------------
 def add_alarm_topic(
     stack: ReferenceStack,
