@@ -475,10 +475,11 @@ class BlueGreenService(Construct):
         """
         require_choice(_NAME, "colour", colour, COLOURS)
         if not isinstance(load_balancer, SecureLoadBalancer) or load_balancer is self.load_balancer:
+            node = getattr(load_balancer, "node", None)
             raise invalid(
                 _NAME,
                 "load_balancer",
-                getattr(load_balancer, "node", load_balancer),
+                node.path if node is not None else load_balancer,
                 "pass another SecureLoadBalancer than the service's own",
             )
         cfn_group = target_group.node.default_child
@@ -492,6 +493,15 @@ class BlueGreenService(Construct):
                 target_group.node.path,
                 "pass a target group of that load balancer (SecureLoadBalancer.add_target_group "
                 "or its target_group)",
+            )
+        port = Stack.of(self).resolve(cfn_group.port)
+        if port != self._app_port:
+            raise invalid(
+                _NAME,
+                "target_group",
+                target_group.node.path,
+                f"targets on port {port!r}, not the service's app_port {self._app_port}; give the "
+                "group the service's port (SecureLoadBalancer target_port)",
             )
         health = Stack.of(self).resolve(cfn_group.health_check_path)
         if health != self._health_check_path:

@@ -6,6 +6,9 @@ One app with three stacks is synthesized once for the module:
 * ``Parameters``: weights from validated Number parameters, a conditional certificate, a
   KMS-encrypted revision bucket; otherwise defaults (the audit runs on this one);
 * ``Custom``: an unconditional certificate and every setting changed.
+
+``serve_colour_through`` has its own app (``Canary``: the default service with green also served
+by a second load balancer); its refusals build a fresh service each.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -776,6 +780,180 @@ def test_token_weights_pass_validation():
         green_weight=_weight(stack, "GreenWeight", 0),
     )
     assert cdk.Token.is_unresolved(service.cfn_rule.actions)
+
+
+# ---- a second load balancer serving one colour (DNS canary) ---------------------------------
+def _second_load_balancer(stack: cdk.Stack, vpc: ec2.IVpc) -> SecureLoadBalancer:
+    """``CanaryAlb``, with the service's deep health check on its default target group."""
+    return SecureLoadBalancer(
+        stack,
+        "CanaryAlb",
+        vpc=vpc,
+        access_log_bucket=s3.Bucket.from_bucket_name(stack, "CanaryAlbLogs", "caller-alb-logs"),
+        health_check_path="/health/deep",
+    )
+
+
+@pytest.fixture(scope="module")
+def canary() -> Built:
+    """The default service, its green colour also served by ``CanaryAlb``'s target group."""
+    app = new_app()
+    stack = new_stack(app, "Canary")
+    arguments = _required(stack)
+    service = BlueGreenService(stack, "Api", **arguments)
+    second = _second_load_balancer(stack, arguments["vpc"])
+    service.serve_colour_through("green", second, second.target_group)
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    return Built(stack, service, template)
+
+
+def _canary_alb(built: Built) -> SecureLoadBalancer:
+    second = built.stack.node.find_child("CanaryAlb")
+    assert isinstance(second, SecureLoadBalancer)
+    return second
+
+
+def test_serve_colour_through_registers_only_that_colour(canary: Built):
+    service = canary.service
+    second = _canary_alb(canary)
+    assert canary.props(service.green.auto_scaling_group)["TargetGroupARNs"] == [
+        _ref(service.green_target_group),
+        _ref(second.target_group),
+    ]
+    assert canary.props(service.blue.auto_scaling_group)["TargetGroupARNs"] == [
+        _ref(service.blue_target_group)
+    ]
+    # Request-count scaling still follows the colour's own group.
+    requests = _tracking(_policies(canary, service.green))["ALBRequestCountPerTarget"]
+    label = json.dumps(
+        requests["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]["ResourceLabel"]
+    )
+    assert logical_id(service.green_target_group) in label
+    assert logical_id(second.target_group) not in label
+
+
+def test_serve_colour_through_adds_the_group_to_that_colours_traffic_control(canary: Built):
+    service = canary.service
+
+    def target_groups(colour: str) -> list[dict[str, Any]]:
+        group = canary.props(getattr(service, f"{colour}_deployment_group"))
+        assert group["DeploymentStyle"] == {
+            "DeploymentType": "IN_PLACE",
+            "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+        }
+        assert list(group["LoadBalancerInfo"]) == ["TargetGroupInfoList"]
+        info: list[dict[str, Any]] = group["LoadBalancerInfo"]["TargetGroupInfoList"]
+        return info
+
+    def name(target_group: Any) -> dict[str, Any]:
+        return {"Name": {"Fn::GetAtt": [logical_id(target_group), "TargetGroupName"]}}
+
+    assert target_groups("green") == [
+        name(service.green_target_group),
+        name(_canary_alb(canary).target_group),
+    ]
+    assert target_groups("blue") == [name(service.blue_target_group)]
+
+
+def test_serve_colour_through_opens_the_second_alb_to_that_colour_only(canary: Built):
+    service = canary.service
+    second = {"Fn::GetAtt": [logical_id(_canary_alb(canary).security_group), "GroupId"]}
+    for colour, expected in (("green", 1), ("blue", 0)):
+        fleet = {"Fn::GetAtt": [logical_id(getattr(service, colour).security_group), "GroupId"]}
+        ingress = [
+            r["Properties"]
+            for r in canary.resources("AWS::EC2::SecurityGroupIngress").values()
+            if r["Properties"]["GroupId"] == fleet
+            and r["Properties"]["SourceSecurityGroupId"] == second
+        ]
+        egress = [
+            r["Properties"]
+            for r in canary.resources("AWS::EC2::SecurityGroupEgress").values()
+            if r["Properties"]["GroupId"] == second
+            and r["Properties"].get("DestinationSecurityGroupId") == fleet
+        ]
+        rule = {
+            "IpProtocol": "tcp",
+            "FromPort": 80,
+            "ToPort": 80,
+            "Description": "ALB to its targets on the target port 80",
+        }
+        assert ingress == [{**rule, "GroupId": fleet, "SourceSecurityGroupId": second}] * expected
+        assert (
+            egress == [{**rule, "GroupId": second, "DestinationSecurityGroupId": fleet}] * expected
+        )
+
+
+def test_serve_colour_through_template_passes_cfn_lint(canary: Built):
+    matches = lint(json.dumps(canary.json), config=ManualArgs(regions=["us-east-1"]))
+    assert [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches] == []
+
+
+#: case -> (serve_colour_through arguments from (service, CanaryAlb), expected message)
+SERVE_REFUSALS: dict[
+    str, tuple[Callable[[BlueGreenService, SecureLoadBalancer], tuple[Any, ...]], str]
+] = {
+    "unknown-colour": (
+        lambda service, second: ("purple", second, second.target_group),
+        r"colour='purple' is invalid; use one of \['blue', 'green'\]",
+    ),
+    "own-load-balancer": (
+        lambda service, second: (
+            "green",
+            service.load_balancer,
+            service.load_balancer.target_group,
+        ),
+        r"load_balancer='TestStack/Alb' is invalid; pass another SecureLoadBalancer than the "
+        r"service's own",
+    ),
+    "not-a-secure-load-balancer": (
+        lambda service, second: ("green", second.load_balancer, second.target_group),
+        r"load_balancer='TestStack/CanaryAlb/Resource' is invalid; pass another "
+        r"SecureLoadBalancer than the service's own",
+    ),
+    "other-port": (
+        lambda service, second: ("green", second, second.add_target_group("Other", port=8080)),
+        r"target_group='TestStack/CanaryAlb/Other' is invalid; targets on port 8080, not the "
+        r"service's app_port 80; give the group the service's port",
+    ),
+    "group-of-the-own-alb": (
+        lambda service, second: ("green", second, service.load_balancer.target_group),
+        r"target_group='TestStack/Alb/TargetGroup' is invalid; pass a target group of that "
+        r"load balancer",
+    ),
+    "shallow-health-check": (
+        lambda service, second: (
+            "green",
+            second,
+            second.add_target_group("Shallow", health_check_path="/health"),
+        ),
+        r"target_group='TestStack/CanaryAlb/Shallow' is invalid; health-check '/health', not "
+        r"the service's '/health/deep'; give the group the same deep health check",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SERVE_REFUSALS))
+def test_serve_colour_through_refuses_bad_input_before_changing_anything(case: str):
+    app = new_app()
+    stack = new_stack(app)
+    arguments = _required(stack)
+    service = BlueGreenService(stack, "Api", **arguments)
+    second = _second_load_balancer(stack, arguments["vpc"])
+    make_arguments, message = SERVE_REFUSALS[case]
+    serve_arguments = make_arguments(service, second)
+
+    def template() -> dict[str, Any]:
+        # force: without it a second synth returns the first (cached) assembly.
+        synthesized: dict[str, Any] = (
+            app.synth(force=True).get_stack_artifact(stack.artifact_id).template
+        )
+        return synthesized
+
+    before = template()
+    with pytest.raises(ValueError, match=rf"^BlueGreenService: {message}"):
+        service.serve_colour_through(*serve_arguments)
+    assert template() == before
 
 
 # ---- gates -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
@@ -840,21 +841,107 @@ def _peer_vpc(fleet: HardenedFleet) -> ec2.IVpc:
     return cast(ec2.IVpc, cdk.Stack.of(fleet).node.find_child("Vpc"))
 
 
-def test_attach_to_a_second_target_group_is_refused(fresh_fleet: HardenedFleet):
-    stack = cdk.Stack.of(fresh_fleet)
-    groups = [
+def _target_groups(fleet: HardenedFleet, count: int) -> list[elbv2.ApplicationTargetGroup]:
+    """``Group0``, ``Group1``, ... in the fleet's stack (not behind any listener)."""
+    return [
         elbv2.ApplicationTargetGroup(
-            stack,
+            cdk.Stack.of(fleet),
             f"Group{i}",
-            vpc=_peer_vpc(fresh_fleet),
+            vpc=_peer_vpc(fleet),
             port=80,
             target_type=elbv2.TargetType.INSTANCE,
         )
-        for i in range(2)
+        for i in range(count)
     ]
+
+
+def _registered_in(fleet: HardenedFleet) -> list[Any]:
+    """The group's ``TargetGroupARNs`` as they will be rendered (``[]`` when there is none)."""
+    cfn = fleet.auto_scaling_group.node.default_child
+    assert isinstance(cfn, autoscaling.CfnAutoScalingGroup)
+    arns: list[Any] | None = cdk.Stack.of(fleet).resolve(cfn.target_group_arns)
+    return arns or []
+
+
+def test_attach_to_a_second_target_group_is_refused(fresh_fleet: HardenedFleet):
+    groups = _target_groups(fresh_fleet, 2)
     fresh_fleet.attach_to_target_group(groups[0])
     with pytest.raises(ValueError, match=r"target_group=.* already attached"):
         fresh_fleet.attach_to_target_group(groups[1])
+
+
+def test_additional_target_group_registers_the_group_and_scaling_follows_the_primary():
+    """E.g. a canary ALB: the instances serve both, request-count scaling the primary only."""
+    stack = new_stack()
+    required = _required(stack)
+    fleet = HardenedFleet(stack, "Fleet", **required)
+    groups = {}
+    for name in ("Primary", "Canary"):
+        balancer = elbv2.ApplicationLoadBalancer(stack, f"{name}Balancer", vpc=required["vpc"])
+        group = elbv2.ApplicationTargetGroup(
+            stack,
+            f"{name}Group",
+            vpc=required["vpc"],
+            port=80,
+            target_type=elbv2.TargetType.INSTANCE,
+        )
+        listener = balancer.add_listener("Http", port=80, open=False, default_target_groups=[group])
+        groups[name] = (listener, group)
+    fleet.attach_to_target_group(groups["Primary"][1])
+    # Registered before the scaling policy: the primary group must win even then.
+    fleet.register_in_additional_target_group(groups["Canary"][1])
+    fleet.scale_on_request_count()
+    app = cast(cdk.App, stack.node.root)
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    built = Built(stack, fleet, template)
+
+    primary_listener, primary = groups["Primary"]
+    canary_listener, canary = groups["Canary"]
+    group = built.group["Properties"]
+    assert group["TargetGroupARNs"] == [
+        {"Ref": built.logical_id(primary)},
+        {"Ref": built.logical_id(canary)},
+    ]
+    assert group["HealthCheckType"] == "ELB"
+    (requests,) = _policies(built, "TargetTrackingScaling")
+    specification = requests["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]
+    assert specification["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    # app/<balancer>/<id> (from the primary listener's ARN) / the primary group's full name
+    label = json.dumps(specification["ResourceLabel"])
+    assert json.dumps({"Ref": built.logical_id(primary_listener)}) in label
+    assert json.dumps({"Fn::GetAtt": [built.logical_id(primary), "TargetGroupFullName"]}) in label
+    assert built.logical_id(canary) not in label
+    assert built.logical_id(canary_listener) not in label
+
+
+def test_additional_target_group_needs_the_primary_first(fresh_fleet: HardenedFleet):
+    (group,) = _target_groups(fresh_fleet, 1)
+    with pytest.raises(
+        ValueError,
+        match=r"^HardenedFleet: target_group='TestStack/Group0' is invalid; "
+        r"call attach_to_target_group\(\) with the primary target group first$",
+    ):
+        fresh_fleet.register_in_additional_target_group(group)
+    assert _registered_in(fresh_fleet) == []
+
+
+@pytest.mark.parametrize("again", ["primary", "additional"])
+def test_registering_in_the_same_target_group_again_is_refused(
+    fresh_fleet: HardenedFleet, again: str
+):
+    primary, additional = _target_groups(fresh_fleet, 2)
+    fresh_fleet.attach_to_target_group(primary)
+    fresh_fleet.register_in_additional_target_group(additional)
+    registered = _registered_in(fresh_fleet)
+    assert len(registered) == 2
+    group = primary if again == "primary" else additional
+    with pytest.raises(
+        ValueError,
+        match=rf"^HardenedFleet: target_group='{re.escape(group.node.path)}' is invalid; "
+        r"the fleet is already registered in this target group$",
+    ):
+        fresh_fleet.register_in_additional_target_group(group)
+    assert _registered_in(fresh_fleet) == registered
 
 
 # ---- gates -----------------------------------------------------------------------------------
