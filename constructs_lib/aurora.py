@@ -86,7 +86,7 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
-from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Fn, Names, RemovalPolicy, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -102,10 +102,10 @@ from constructs_lib.acknowledgments import acknowledge
 from constructs_lib.database import (
     MONITORING_INTERVALS,
     _generated_identifier,
-    _path_hash,
     _select_subnets,
+    enhanced_monitoring_role,
+    export_log_groups,
 )
-from constructs_lib.encryption import allow_log_groups
 from constructs_lib.validation import invalid, require_choice, require_non_empty, require_range
 
 _NAME = "AuroraPostgresCluster"
@@ -365,7 +365,6 @@ class AuroraPostgresCluster(Construct):
             )
 
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         engine = rds.DatabaseClusterEngine.aurora_postgres(version=engine_version)
 
         #: The listener port (a number, or the token of a ``CfnParameter``).
@@ -427,47 +426,16 @@ class AuroraPostgresCluster(Construct):
         )
 
         # ---- IAM-06: enhanced monitoring role --------------------------------------------
-        self.monitoring_role = iam.Role(
-            self,
-            "MonitoringRole",
-            description=f"{self.node.path}: RDS enhanced monitoring publishes OS metrics",
-            assumed_by=iam.ServicePrincipal(
-                "monitoring.rds.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonRDSEnhancedMonitoringRole"
-                )
-            ],
-        )
-        acknowledge(
-            self.monitoring_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonRDSEnhancedMonitoringRole]",
-            "AmazonRDSEnhancedMonitoringRole is the AWS-documented policy for the enhanced "
-            "monitoring service role; it only writes to the RDSOS* log groups and AWS maintains "
-            "it as the monitoring agent changes",
-        )
+        self.monitoring_role = enhanced_monitoring_role(self)
 
         # ---- LOG-03: CMK-encrypted, retained log group that exists before RDS writes --------
-        log_key = log_encryption_key or encryption_key
-        self.log_groups: dict[str, logs.LogGroup] = {
-            log: logs.LogGroup(
-                self,
-                f"{log.capitalize()}Log",
-                log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/{log}",
-                encryption_key=log_key,
-                retention=log_retention,
-                removal_policy=RemovalPolicy.RETAIN,
-            )
-            for log in LOG_EXPORTS
-        }
-        allow_log_groups(
-            log_key,
+        self.log_groups: dict[str, logs.LogGroup] = export_log_groups(
             self,
-            f"CloudWatchLogsRds{_path_hash(self)}",
-            f"/aws/rds/cluster/{self.cluster_identifier}/*",
+            resource_kind="cluster",
+            identifier=self.cluster_identifier,
+            exports=LOG_EXPORTS,
+            key=log_encryption_key or encryption_key,
+            retention=log_retention,
         )
 
         # ---- DB-01: generated master credentials in a CMK-encrypted secret ------------------

@@ -288,7 +288,6 @@ class SecureDatabase(Construct):
             )
 
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         engine = rds.DatabaseInstanceEngine.mysql(version=engine_version)
 
         #: The listener port (a number, or the token of a ``CfnParameter``).
@@ -336,47 +335,16 @@ class SecureDatabase(Construct):
         )
 
         # ---- IAM-06: enhanced monitoring role --------------------------------------------
-        self.monitoring_role = iam.Role(
-            self,
-            "MonitoringRole",
-            description=f"{self.node.path}: RDS enhanced monitoring publishes OS metrics",
-            assumed_by=iam.ServicePrincipal(
-                "monitoring.rds.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonRDSEnhancedMonitoringRole"
-                )
-            ],
-        )
-        acknowledge(
-            self.monitoring_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonRDSEnhancedMonitoringRole]",
-            "AmazonRDSEnhancedMonitoringRole is the AWS-documented policy for the enhanced "
-            "monitoring service role; it only writes to the RDSOS* log groups and AWS maintains "
-            "it as the monitoring agent changes",
-        )
+        self.monitoring_role = enhanced_monitoring_role(self)
 
         # ---- LOG-03: CMK-encrypted, retained log groups that exist before RDS writes --------
-        log_key = log_encryption_key or encryption_key
-        self.log_groups: dict[str, logs.LogGroup] = {
-            log: logs.LogGroup(
-                self,
-                f"{log.capitalize()}Log",
-                log_group_name=f"/aws/rds/instance/{self.instance_identifier}/{log}",
-                encryption_key=log_key,
-                retention=log_retention,
-                removal_policy=RemovalPolicy.RETAIN,
-            )
-            for log in LOG_EXPORTS
-        }
-        allow_log_groups(
-            log_key,
+        self.log_groups: dict[str, logs.LogGroup] = export_log_groups(
             self,
-            f"CloudWatchLogsRds{_path_hash(self)}",
-            f"/aws/rds/instance/{self.instance_identifier}/*",
+            resource_kind="instance",
+            identifier=self.instance_identifier,
+            exports=LOG_EXPORTS,
+            key=log_encryption_key or encryption_key,
+            retention=log_retention,
         )
 
         # ---- DB-01: generated master credentials in a CMK-encrypted secret ------------------
@@ -646,6 +614,67 @@ def _select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.Select
         subnets=selection.subnets,
         subnet_type=selection.subnet_type,
     )
+
+
+# ---- shared with AuroraPostgresCluster ----------------------------------------------------------
+def enhanced_monitoring_role(scope: Construct) -> iam.Role:
+    """``MonitoringRole`` (IAM-06, DB-05): the RDS enhanced monitoring service role of ``scope``,
+    assumable by RDS monitoring for this account only."""
+    role = iam.Role(
+        scope,
+        "MonitoringRole",
+        description=f"{scope.node.path}: RDS enhanced monitoring publishes OS metrics",
+        assumed_by=iam.ServicePrincipal(
+            "monitoring.rds.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+        ),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonRDSEnhancedMonitoringRole"
+            )
+        ],
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonRDSEnhancedMonitoringRole]",
+        "AmazonRDSEnhancedMonitoringRole is the AWS-documented policy for the enhanced "
+        "monitoring service role; it only writes to the RDSOS* log groups and AWS maintains "
+        "it as the monitoring agent changes",
+    )
+    return role
+
+
+def export_log_groups(
+    scope: Construct,
+    *,
+    resource_kind: str,
+    identifier: str,
+    exports: Sequence[str],
+    key: kms.IKey,
+    retention: logs.RetentionDays,
+) -> dict[str, logs.LogGroup]:
+    """LOG-03: one CMK-encrypted, retained ``<Export>Log`` group per log export, created before
+    RDS writes (``/aws/rds/<resource_kind>/<identifier>/<export>``), and the key statement that
+    lets CloudWatch Logs use ``key`` for them."""
+    groups = {
+        log: logs.LogGroup(
+            scope,
+            f"{log.capitalize()}Log",
+            log_group_name=f"/aws/rds/{resource_kind}/{identifier}/{log}",
+            encryption_key=key,
+            retention=retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for log in exports
+    }
+    allow_log_groups(
+        key,
+        scope,
+        f"CloudWatchLogsRds{_path_hash(scope)}",
+        f"/aws/rds/{resource_kind}/{identifier}/*",
+    )
+    return groups
 
 
 # ---- naming --------------------------------------------------------------------------------
